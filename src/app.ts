@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Config } from './config.js'
+import { loggerOptions, type LogOptions } from './logger.js'
+import authPlugin from './plugins/auth.js'
+import databasePlugin from './plugins/database.js'
+import errorsPlugin from './plugins/errors.js'
+import openapiPlugin from './plugins/openapi.js'
+import storagePlugin from './plugins/storage.js'
+import healthRoutes from './routes/health.js'
+import internalRoutes from './routes/internal/index.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+  }
+}
+
+export interface AppOptions {
+  config: Config
+  /** Log destination and format; the level comes from config.LOG_LEVEL. */
+  log?: Omit<LogOptions, 'level'>
+}
+
+/** Builds the whole service from its options; reads no environment. */
+export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: loggerOptions({ level: config.LOG_LEVEL, ...log }),
+    genReqId: () => randomUUID(),
+    // Incoming X-Request-Id is not trusted: a client could forge log correlation.
+    requestIdHeader: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: 200 }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.decorate('config', config)
+  app.register(errorsPlugin)
+  app.register(openapiPlugin)
+  app.register(databasePlugin, { config })
+  app.register(storagePlugin, { config })
+  app.register(authPlugin, { config })
+  app.register(healthRoutes)
+  app.register(internalRoutes, { prefix: '/internal/v1' })
+  return app as unknown as FastifyInstance
+}

@@ -1,0 +1,150 @@
+// The one configuration schema of the service. The server and every CLI call
+// loadConfig(process.env) once at start; nothing else reads the environment.
+import { createPublicKey } from 'node:crypto'
+import envSchema from 'env-schema'
+import { Type, type Static } from 'typebox'
+
+const LogLevel = Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' })
+const ChecksumMode = Type.Enum(['WHEN_REQUIRED', 'WHEN_SUPPORTED'], { default: 'WHEN_REQUIRED' })
+const Milliseconds = (defaultValue: number) => Type.Integer({ minimum: 1, default: defaultValue })
+
+export const ConfigSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  LOG_LEVEL: LogLevel,
+
+  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
+  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  DATABASE_STATEMENT_TIMEOUT_MS: Milliseconds(10_000),
+
+  REDIS_URL: Type.String({ pattern: '^rediss?://' }),
+
+  S3_BUCKET: Type.String({ minLength: 3, maxLength: 63 }),
+  S3_REGION: Type.String({ minLength: 1 }),
+  S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
+  S3_FORCE_PATH_STYLE: Type.Boolean({ default: false }),
+  S3_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1 })),
+  S3_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  // Empty, or ends with "/": the key layout is "<prefix><dialogId>/<attachmentId>".
+  S3_KEY_PREFIX: Type.String({ pattern: '^$|^[A-Za-z0-9!_.*()-][A-Za-z0-9!_.*()/-]*/$', default: 'attachments/' }),
+  S3_CHECKSUMS: ChecksumMode,
+  S3_CONNECT_TIMEOUT_MS: Milliseconds(3_000),
+  S3_REQUEST_TIMEOUT_MS: Milliseconds(15_000),
+  S3_SOCKET_TIMEOUT_MS: Milliseconds(60_000),
+  S3_MAX_SOCKETS: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
+
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+
+  ATTACHMENT_MAX_BYTES: Type.Integer({ minimum: 1, maximum: 5 * 1024 ** 4, default: 26_214_400 }),
+  ATTACHMENT_ALLOWED_TYPES: Type.Optional(Type.String({ minLength: 1 }))
+})
+
+export type Config = Static<typeof ConfigSchema>
+export type ConfigInput = Record<string, string | undefined>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/**
+ * Validates the environment against the schema and the rules a schema cannot
+ * express. Throws a ConfigError whose message is a single line naming every
+ * variable that is wrong. A CLI that needs only some variables passes their
+ * names and is not stopped by the others.
+ */
+export function loadConfig (env: ConfigInput): Config
+export function loadConfig<K extends keyof Config> (env: ConfigInput, only: readonly K[]): Pick<Config, K>
+export function loadConfig (env: ConfigInput, only?: ReadonlyArray<keyof Config>): Partial<Config> {
+  // An empty value (`S3_ENDPOINT=` in an .env file) means "not set".
+  const data = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''))
+  const schema = structuredClone(only ? Type.Pick(ConfigSchema, only) : ConfigSchema)
+  const problems: string[] = []
+  let config: Partial<Config> = {}
+  try {
+    config = envSchema<Partial<Config>>({ schema, data, env: false, dotenv: false })
+  } catch (err) {
+    const errors = (err as { errors?: AjvError[] }).errors
+    if (!errors) throw err
+    problems.push(...errors.map(describeAjvError))
+  }
+
+  // Rules across variables, checked on the raw values so that one line
+  // reports everything that is wrong.
+  const wanted = (key: keyof Config) => !only || only.includes(key)
+  const raw = data as Partial<Record<keyof Config, string>>
+  if (wanted('JWT_SECRET') || wanted('JWT_PUBLIC_KEY')) {
+    if (raw.JWT_SECRET === undefined && raw.JWT_PUBLIC_KEY === undefined) {
+      problems.push('JWT_SECRET or JWT_PUBLIC_KEY is required (exactly one)')
+    } else if (raw.JWT_SECRET !== undefined && raw.JWT_PUBLIC_KEY !== undefined) {
+      problems.push('JWT_SECRET and JWT_PUBLIC_KEY are both set; set exactly one')
+    } else if (raw.JWT_PUBLIC_KEY !== undefined) {
+      try {
+        jwtVerification({ JWT_PUBLIC_KEY: raw.JWT_PUBLIC_KEY })
+      } catch (err) {
+        problems.push(`JWT_PUBLIC_KEY ${(err as Error).message}`)
+      }
+    }
+  }
+  if (wanted('S3_ACCESS_KEY_ID') && (raw.S3_ACCESS_KEY_ID === undefined) !== (raw.S3_SECRET_ACCESS_KEY === undefined)) {
+    problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together')
+  }
+  if (wanted('ATTACHMENT_ALLOWED_TYPES') && raw.ATTACHMENT_ALLOWED_TYPES !== undefined) {
+    const bad = raw.ATTACHMENT_ALLOWED_TYPES.split(',').map((item) => item.trim()).filter((item) => !MEDIA_RANGE.test(item.toLowerCase()))
+    if (bad.length > 0) problems.push(`ATTACHMENT_ALLOWED_TYPES has invalid entries (${bad.map((b) => JSON.stringify(b)).join(', ')}); use "type/subtype" or "type/*"`)
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
+  return config
+}
+
+const MEDIA_RANGE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/
+
+/** The allow-list as lower-case media ranges, or undefined when every type is allowed. */
+export function allowedTypes (config: Pick<Config, 'ATTACHMENT_ALLOWED_TYPES'>): string[] | undefined {
+  return config.ATTACHMENT_ALLOWED_TYPES?.split(',').map((item) => item.trim().toLowerCase())
+}
+
+export interface JwtVerification {
+  key: string
+  algorithms: ['HS256'] | ['RS256'] | ['ES256']
+}
+
+/**
+ * The verification key and the one algorithm it may verify. Pinning the
+ * algorithm to the key type is what prevents algorithm-confusion attacks.
+ */
+export function jwtVerification (config: Pick<Partial<Config>, 'JWT_SECRET' | 'JWT_PUBLIC_KEY'>): JwtVerification {
+  if (config.JWT_SECRET !== undefined) return { key: config.JWT_SECRET, algorithms: ['HS256'] }
+  // Secrets managers and .env files often carry PEM with literal "\n".
+  const pem = (config.JWT_PUBLIC_KEY ?? '').replaceAll('\\n', '\n').trim()
+  let key
+  try {
+    key = createPublicKey(pem)
+  } catch {
+    throw new Error('is not a PEM public key')
+  }
+  if (key.asymmetricKeyType === 'rsa') {
+    if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new Error('must be an RSA key of at least 2048 bits')
+    return { key: pem, algorithms: ['RS256'] }
+  }
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
+    return { key: pem, algorithms: ['ES256'] }
+  }
+  throw new Error('must be an RSA (RS256) or P-256 EC (ES256) public key')
+}
+
+interface AjvError {
+  keyword: string
+  instancePath: string
+  message?: string
+  params: Record<string, unknown>
+}
+
+function describeAjvError (error: AjvError): string {
+  if (error.keyword === 'required') return `${String(error.params.missingProperty)} is required`
+  const name = error.instancePath.replace(/^\//, '')
+  if (error.keyword === 'enum') return `${name} must be one of: ${(error.params.allowedValues as string[]).join(', ')}`
+  return `${name} ${error.message ?? 'is invalid'}`
+}

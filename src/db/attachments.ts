@@ -1,0 +1,66 @@
+// Queries on chat_attachment. Every state change is a single conditional
+// statement, so concurrent requests are resolved by Postgres row locks.
+import { and, asc, eq, inArray, sql } from 'drizzle-orm'
+import { LinkConflictError, NotFoundError } from '../errors.js'
+import type { Db } from './client.js'
+import { chatAttachment, type AttachmentRow, type NewAttachmentRow } from './schema.js'
+
+export type AttachmentRepository = ReturnType<typeof createAttachmentRepository>
+
+export function createAttachmentRepository (db: Db) {
+  return {
+    async insert (row: NewAttachmentRow): Promise<AttachmentRow> {
+      const [inserted] = await db.insert(chatAttachment).values(row).returning()
+      return inserted!
+    },
+
+    async findInDialog (dialogId: string, id: string): Promise<AttachmentRow | undefined> {
+      const [row] = await db.select().from(chatAttachment)
+        .where(and(eq(chatAttachment.dialogId, dialogId), eq(chatAttachment.id, id)))
+        .limit(1)
+      return row
+    },
+
+    async listByMessage (dialogId: string, messageId: string): Promise<AttachmentRow[]> {
+      return db.select().from(chatAttachment)
+        .where(and(eq(chatAttachment.messageId, messageId), eq(chatAttachment.dialogId, dialogId)))
+        .orderBy(asc(chatAttachment.createdAt), asc(chatAttachment.id))
+    },
+
+    /**
+     * Links staged attachments to a message, all or nothing. Rows are locked
+     * in id order first (two overlapping links can never deadlock), then
+     * checked, then changed by one conditional UPDATE. Relinking to the same
+     * message is a no-op. Throws NotFound (unknown or other dialog) before
+     * LinkConflict (linked elsewhere, or not in a linkable state).
+     */
+    async link (dialogId: string, messageId: string, ids: string[]): Promise<AttachmentRow[]> {
+      const wanted = [...new Set(ids)]
+      return db.transaction(async (tx) => {
+        const rows = await tx.select().from(chatAttachment)
+          .where(and(eq(chatAttachment.dialogId, dialogId), inArray(chatAttachment.id, wanted)))
+          .orderBy(asc(chatAttachment.id))
+          .for('update')
+        const byId = new Map(rows.map((row) => [row.id, row]))
+        const missing = wanted.filter((id) => !byId.has(id))
+        if (missing.length > 0) throw new NotFoundError(`Attachments not found in this dialog: ${missing.join(', ')}`)
+
+        const alreadyLinked = (row: AttachmentRow) => row.status === 'LINKED' && row.messageId === messageId
+        const conflicts = rows.filter((row) => row.status !== 'UPLOADED' && !alreadyLinked(row))
+        if (conflicts.length > 0) throw new LinkConflictError(conflicts.map((row) => row.id).join(', '))
+
+        const toLink = rows.filter((row) => row.status === 'UPLOADED').map((row) => row.id)
+        if (toLink.length > 0) {
+          const linked = await tx.update(chatAttachment)
+            .set({ status: 'LINKED', messageId, linkedAt: sql`now()` })
+            .where(and(inArray(chatAttachment.id, toLink), eq(chatAttachment.status, 'UPLOADED')))
+            .returning()
+          // Unreachable while the rows are locked; kept as the invariant's guard.
+          if (linked.length !== toLink.length) throw new LinkConflictError(toLink.join(', '))
+          for (const row of linked) byId.set(row.id, row)
+        }
+        return wanted.map((id) => byId.get(id)!)
+      })
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js'
+import postgres from 'postgres'
+import type { Config } from '../config.js'
+import * as schema from './schema.js'
+
+export type Db = PostgresJsDatabase<typeof schema>
+
+export interface Database {
+  db: Db
+  sql: postgres.Sql
+  /** Idempotent; waits up to 5 s for running queries. */
+  close (): Promise<void>
+}
+
+type DatabaseConfig = Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_MAX' | 'DATABASE_STATEMENT_TIMEOUT_MS'>
+
+export function createDatabase (config: DatabaseConfig, options: { max?: number, applicationName?: string } = {}): Database {
+  const sql = postgres(config.DATABASE_URL, {
+    max: options.max ?? config.DATABASE_POOL_MAX,
+    // Fail fast when Postgres is unreachable instead of queueing requests.
+    connect_timeout: 5,
+    idle_timeout: 30,
+    max_lifetime: 30 * 60,
+    onnotice: () => {},
+    connection: {
+      application_name: options.applicationName ?? 'chat-attachments',
+      statement_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS
+    }
+  })
+  let closing: Promise<void> | undefined
+  return {
+    db: drizzle(sql, { schema }),
+    sql,
+    close: () => (closing ??= sql.end({ timeout: 5 }))
+  }
+}

@@ -1,0 +1,46 @@
+// The one table this service owns. Migrations in migrations/ are generated
+// from this file with `npm run db:generate`; never edit an applied migration.
+import { sql } from 'drizzle-orm'
+import { bigint, check, index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+
+// Exported so drizzle-kit sees it and emits CREATE TYPE.
+export const attachmentStatus = pgEnum('attachment_status', ['UPLOADED', 'LINKED'])
+
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: 'date' })
+
+export const chatAttachment = pgTable('chat_attachment', {
+  // Random v4 UUID chosen by the service: 122 unguessable bits.
+  id: uuid('id').primaryKey(),
+  dialogId: text('dialog_id').notNull(),
+  // The user who owns the dialog; browser access is authorised against it.
+  ownerId: text('owner_id').notNull(),
+  uploadedBy: text('uploaded_by').notNull(),
+  status: attachmentStatus('status').notNull().default('UPLOADED'),
+  messageId: text('message_id'),
+  storageKey: text('storage_key').notNull().unique(),
+  // Sanitised for display and for Content-Disposition; never part of a key.
+  fileName: text('file_name').notNull(),
+  declaredContentType: text('declared_content_type'),
+  // Detected from the bytes at upload; the only type the service serves.
+  contentType: text('content_type').notNull(),
+  sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull(),
+  sha256: text('sha256').notNull(),
+  // Strong validator derived from sha256, so it never depends on the storage provider.
+  etag: text('etag').notNull(),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+  linkedAt: timestamptz('linked_at'),
+  lastModified: timestamptz('last_modified').notNull().defaultNow()
+}, (t) => [
+  index('chat_attachment_dialog_id_id_idx').on(t.dialogId, t.id),
+  index('chat_attachment_status_created_at_idx').on(t.status, t.createdAt),
+  // Leads with message_id, so it also serves "the attachments of a message";
+  // a separate message_id index would only cost writes.
+  uniqueIndex('chat_attachment_message_id_storage_key_idx').on(t.messageId, t.storageKey),
+  check('chat_attachment_linked_has_message', sql`(${t.status} = 'LINKED') = (${t.messageId} IS NOT NULL)`),
+  check('chat_attachment_size_not_negative', sql`${t.sizeBytes} >= 0`),
+  check('chat_attachment_sha256_hex', sql`${t.sha256} ~ '^[0-9a-f]{64}$'`)
+])
+
+export type AttachmentRow = typeof chatAttachment.$inferSelect
+export type NewAttachmentRow = typeof chatAttachment.$inferInsert
+export type AttachmentStatus = AttachmentRow['status']

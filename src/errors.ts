@@ -1,0 +1,44 @@
+// Every error the service answers with, declared once with a stable code and
+// status. The error handler (plugins/errors.ts) turns them into
+// { statusCode, code, error, message }.
+import createError from '@fastify/error'
+
+export const NotFoundError = createError('ATT_NOT_FOUND', '%s', 404)
+export const RouteNotFoundError = createError('ATT_ROUTE_NOT_FOUND', 'Route %s %s not found', 404)
+export const LinkConflictError = createError('ATT_LINK_CONFLICT', 'Attachments already linked to another message or being deleted: %s', 409)
+export const BadUploadError = createError('ATT_BAD_UPLOAD', '%s', 400)
+export const EmptyFileError = createError('ATT_EMPTY_FILE', 'The file is empty', 400)
+export const FileTooLargeError = createError('ATT_FILE_TOO_LARGE', 'The file exceeds the limit of %d bytes', 413)
+export const TypeNotAllowedError = createError('ATT_TYPE_NOT_ALLOWED', 'Files of type %s are not allowed', 415)
+export const NotMultipartError = createError('ATT_NOT_MULTIPART', 'Expected a multipart/form-data request body', 415)
+export const UnavailableError = createError('ATT_UNAVAILABLE', '%s is unavailable, try again later', 503)
+
+const UnauthorizedError = createError('ATT_UNAUTHORIZED', '%s', 401)
+const ForbiddenError = createError('ATT_FORBIDDEN', '%s', 403)
+
+const REALM = 'realm="chat-attachments"'
+
+/** Errors may carry response headers; the error handler sends them. */
+export interface WithHeaders {
+  headers?: Record<string, string>
+}
+
+// RFC 6750 §3: a request without a token gets a bare challenge; a bad token
+// gets error="invalid_token"; a token lacking a scope gets a 403 naming it.
+export function missingToken (): Error & WithHeaders {
+  return Object.assign(new UnauthorizedError('A bearer token is required'), {
+    headers: { 'www-authenticate': `Bearer ${REALM}` }
+  })
+}
+
+export function invalidToken (): Error & WithHeaders {
+  return Object.assign(new UnauthorizedError('The token is invalid or expired'), {
+    headers: { 'www-authenticate': `Bearer ${REALM}, error="invalid_token"` }
+  })
+}
+
+export function insufficientScope (scope: string): Error & WithHeaders {
+  return Object.assign(new ForbiddenError(`The token lacks the "${scope}" scope`), {
+    headers: { 'www-authenticate': `Bearer ${REALM}, error="insufficient_scope", scope="${scope}"` }
+  })
+}

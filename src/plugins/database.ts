@@ -1,0 +1,20 @@
+import fp from 'fastify-plugin'
+import type { Config } from '../config.js'
+import { createAttachmentRepository, type AttachmentRepository } from '../db/attachments.js'
+import { createDatabase, type Database } from '../db/client.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    database: Database
+    attachments: AttachmentRepository
+  }
+}
+
+// Connects lazily: the service starts while Postgres is down and readiness
+// says so, instead of crash-looping.
+export default fp<{ config: Config }>(async function databasePlugin (app, { config }) {
+  const database = createDatabase(config)
+  app.decorate('database', database)
+  app.decorate('attachments', createAttachmentRepository(database.db))
+  app.addHook('onClose', () => database.close())
+}, { name: 'database', fastify: '5.x' })

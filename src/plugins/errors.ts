@@ -1,0 +1,51 @@
+import { STATUS_CODES } from 'node:http'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { isDatabaseUnavailable } from '../db/errors.js'
+import { RouteNotFoundError, type WithHeaders } from '../errors.js'
+
+export interface ErrorBody {
+  statusCode: number
+  code: string
+  error: string
+  message: string
+}
+
+/**
+ * Turns every error into { statusCode, code, error, message }. Client errors
+ * keep their message; server errors are logged with their stack and answered
+ * with a generic message, so no internals leave the process. An unreachable
+ * dependency is a retryable 503, not a 500.
+ */
+export default fp(async function errorsPlugin (app) {
+  app.setErrorHandler(function errorHandler (error: FastifyError & WithHeaders, request, reply) {
+    const body = errorBody(error)
+    if (body.statusCode >= 500) {
+      request.log.error({ err: error }, 'request failed')
+    } else {
+      request.log.info({ code: body.code, message: body.message }, 'request rejected')
+    }
+    if (reply.sent || reply.raw.headersSent) return
+    if (error.headers) reply.headers(error.headers)
+    if (body.statusCode === 503) reply.header('retry-after', '5')
+    return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body)
+  })
+
+  app.setNotFoundHandler(function notFoundHandler (request: FastifyRequest, reply: FastifyReply) {
+    const error = new RouteNotFoundError(request.method, request.url.split('?', 1)[0]!)
+    return reply.code(404).send(errorBody(error))
+  })
+}, { name: 'errors', fastify: '5.x' })
+
+export function errorBody (error: FastifyError): ErrorBody {
+  if (error.validation) return shape(400, 'ATT_VALIDATION', error.message)
+  if (isDatabaseUnavailable(error)) return shape(503, 'ATT_UNAVAILABLE', 'The database is unavailable, try again later')
+  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
+  if (status === 503) return shape(503, error.code ?? 'ATT_UNAVAILABLE', 'A dependency is unavailable, try again later')
+  if (status >= 500) return shape(status, 'ATT_INTERNAL', 'Internal Server Error')
+  return shape(status, error.code ?? 'ATT_BAD_REQUEST', error.message)
+}
+
+function shape (statusCode: number, code: string, message: string): ErrorBody {
+  return { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message }
+}

@@ -1,0 +1,15 @@
+import fp from 'fastify-plugin'
+import type { Config } from '../config.js'
+import { createS3Storage, type S3Storage } from '../storage/s3.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    storage: S3Storage
+  }
+}
+
+export default fp<{ config: Config }>(async function storagePlugin (app, { config }) {
+  const storage = createS3Storage(config)
+  app.decorate('storage', storage)
+  app.addHook('onClose', () => storage.destroy())
+}, { name: 'storage', fastify: '5.x' })

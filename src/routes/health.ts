@@ -1,0 +1,52 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+
+const CHECK_TIMEOUT_MS = 2_000
+
+const Check = Type.Object({ ok: Type.Boolean(), latencyMs: Type.Integer(), error: Type.Optional(Type.String()) })
+const Readiness = Type.Object({
+  status: Type.Enum(['ok', 'unavailable']),
+  checks: Type.Object({ postgres: Check, s3: Check })
+})
+
+// Probed every few seconds by Kubernetes: logged only when they fail.
+const healthRoutes: FastifyPluginAsyncTypebox = async function healthRoutes (app) {
+  app.get('/health/live', {
+    logLevel: 'warn',
+    schema: { tags: ['health'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
+  }, async () => ({ status: 'ok' as const }))
+
+  app.get('/health/ready', {
+    logLevel: 'warn',
+    schema: { tags: ['health'], summary: 'Postgres and S3 are reachable', response: { 200: Readiness, 503: Readiness } }
+  }, async (request, reply) => {
+    const [postgres, s3] = await Promise.all([
+      check((signal) => withTimeout(app.database.sql`SELECT 1`.execute(), signal)),
+      check((signal) => app.storage.ping({ signal }))
+    ])
+    const ok = postgres.ok && s3.ok
+    if (!ok) request.log.warn({ postgres, s3 }, 'not ready')
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { postgres, s3 } })
+  })
+}
+
+async function check (probe: (signal: AbortSignal) => Promise<unknown>): Promise<{ ok: boolean, latencyMs: number, error?: string }> {
+  const started = performance.now()
+  const signal = AbortSignal.timeout(CHECK_TIMEOUT_MS)
+  try {
+    await probe(signal)
+    return { ok: true, latencyMs: Math.round(performance.now() - started) }
+  } catch (err) {
+    const error = signal.aborted ? 'timeout' : ((err as { code?: string }).code ?? (err as Error).name ?? 'error')
+    return { ok: false, latencyMs: Math.round(performance.now() - started), error }
+  }
+}
+
+function withTimeout<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+    promise.then(resolve, reject)
+  })
+}
+
+export default healthRoutes

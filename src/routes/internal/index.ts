@@ -1,0 +1,39 @@
+// The API of the main chat app: service tokens with the attachments:write
+// scope, encapsulated so its hooks and parsers never touch browser routes.
+import fastifyEtag from '@fastify/etag'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { invalidToken, insufficientScope, missingToken } from '../../errors.js'
+import { bearerToken, hasScope, WRITE_SCOPE, type TokenClaims } from '../../plugins/auth.js'
+import { discardUnreadBody } from '../discard-unread-body.js'
+import linkRoutes from './link.js'
+import readRoutes from './read.js'
+import uploadRoutes from './upload.js'
+
+const internalRoutes: FastifyPluginAsyncTypebox = async function internalRoutes (app) {
+  app.addHook('onRequest', async (request) => {
+    const token = bearerToken(request.headers.authorization)
+    if (!token) throw missingToken()
+    let claims: TokenClaims
+    try {
+      claims = app.jwt.verify<TokenClaims>(token)
+    } catch {
+      throw invalidToken()
+    }
+    if (!hasScope(claims, WRITE_SCOPE)) throw insufficientScope(WRITE_SCOPE)
+  })
+  app.addHook('onSend', async (request) => {
+    discardUnreadBody(request.raw)
+  })
+
+  await app.register(uploadRoutes)
+  await app.register(linkRoutes)
+  // Reads get entity tags and 304s; @fastify/etag hashes the JSON it sends.
+  await app.register(async function reads (scope) {
+    await scope.register(fastifyEtag)
+    await scope.register(readRoutes)
+  })
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+}
+
+export default internalRoutes

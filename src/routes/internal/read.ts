@@ -1,0 +1,37 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { NotFoundError } from '../../errors.js'
+import { Attachment, MessageAttachments, toAttachmentDto } from '../../schemas/attachment.js'
+import { AttachmentParams, DialogParams, errorResponses, ExternalId } from '../../schemas/common.js'
+
+const readRoutes: FastifyPluginAsyncTypebox = async function readRoutes (app) {
+  app.get('/dialogs/:dialogId/attachments/:attachmentId', {
+    schema: {
+      tags: ['internal'],
+      summary: 'Metadata of one attachment',
+      params: AttachmentParams,
+      response: { 200: Attachment, ...errorResponses(400, 401, 403, 404) }
+    }
+  }, async (request) => {
+    const { dialogId, attachmentId } = request.params
+    const row = await app.attachments.findInDialog(dialogId, attachmentId)
+    if (!row) throw new NotFoundError('Attachment not found in this dialog')
+    return toAttachmentDto(row)
+  })
+
+  app.get('/dialogs/:dialogId/attachments', {
+    schema: {
+      tags: ['internal'],
+      summary: 'The attachments of one message',
+      params: DialogParams,
+      querystring: Type.Object({ messageId: ExternalId }),
+      response: { 200: MessageAttachments, ...errorResponses(400, 401, 403) }
+    }
+  }, async (request) => {
+    const { messageId } = request.query
+    const rows = await app.attachments.listByMessage(request.params.dialogId, messageId)
+    return { messageId, attachments: rows.map(toAttachmentDto) }
+  })
+}
+
+export default readRoutes

@@ -1,0 +1,161 @@
+import fastifyMultipart, { type Multipart } from '@fastify/multipart'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import { allowedTypes } from '../../config.js'
+import type { AttachmentRow } from '../../db/schema.js'
+import { BadUploadError, FileTooLargeError, NotMultipartError } from '../../errors.js'
+import { Attachment, toAttachmentDto } from '../../schemas/attachment.js'
+import { DialogParams, errorResponses, ExternalId, ID_PATTERN, ID_REGEX } from '../../schemas/common.js'
+import { sanitizeFileName } from '../../upload/file-name.js'
+import { stageObject, type StagedObject, type StageOptions } from '../../upload/stage.js'
+
+// Room for the multipart envelope around the file (boundaries, part headers,
+// the id fields) when judging a Content-Length before reading the body.
+const ENVELOPE_BYTES = 16 * 1024
+const FIELDS = ['ownerId', 'uploadedBy'] as const
+type FieldName = typeof FIELDS[number]
+const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/
+
+const UploadQuery = Type.Object({
+  ownerId: Type.Optional(ExternalId),
+  uploadedBy: Type.Optional(ExternalId)
+})
+
+const uploadRoutes: FastifyPluginAsyncTypebox = async function uploadRoutes (app) {
+  const maxBytes = app.config.ATTACHMENT_MAX_BYTES
+  const stage: StageOptions = {
+    storage: app.storage,
+    keyPrefix: app.config.S3_KEY_PREFIX,
+    maxBytes,
+    allowedTypes: allowedTypes(app.config)
+  }
+  await app.register(fastifyMultipart, {
+    // One byte over the limit reaches UploadMeter, which fails the upload;
+    // at the limit itself multipart would silently truncate.
+    limits: { fileSize: maxBytes + 1, files: 2, fields: 4, parts: 6, fieldNameSize: 64, fieldSize: 1024, headerPairs: 32 }
+  })
+
+  app.post('/dialogs/:dialogId/attachments', {
+    schema: {
+      tags: ['internal'],
+      summary: 'Upload-stage one file',
+      description: 'multipart/form-data: an `ownerId` field (or query parameter), optionally `uploadedBy`, then exactly one file part named `file`.',
+      consumes: ['multipart/form-data'],
+      params: DialogParams,
+      querystring: UploadQuery,
+      response: { 201: Attachment, ...errorResponses(400, 401, 403, 413, 415, 503) }
+    }
+  }, async (request, reply) => {
+    if (!request.isMultipart()) throw new NotMultipartError()
+    // A truthful Content-Length already tells: refuse before reading.
+    if (Number(request.headers['content-length']) > maxBytes + ENVELOPE_BYTES) throw new FileTooLargeError(maxBytes)
+    const row = await receiveUpload(request, request.params.dialogId, request.query)
+    return reply.code(201).send(toAttachmentDto(row))
+  })
+
+  /**
+   * Reads the form part by part. The file streams to storage as it arrives;
+   * the row is written only once the whole form proved valid. On any failure
+   * after the object was stored, the object is deleted again.
+   */
+  async function receiveUpload (request: FastifyRequest, dialogId: string, query: Partial<Record<FieldName, string>>): Promise<AttachmentRow> {
+    const fields: Partial<Record<FieldName, string>> = {}
+    const parts = request.parts()[Symbol.asyncIterator]()
+    let staged: StagedObject | undefined
+    let file: { name: string, declaredType: string | null } | undefined
+    try {
+      for (let part = await nextPart(parts); part; part = await nextPart(parts)) {
+        if (part.type === 'field') {
+          if (staged) throw new BadUploadError('Fields must come before the file part')
+          acceptField(fields, part.fieldname, part.value, part.valueTruncated)
+          continue
+        }
+        if (part.fieldname !== 'file' || staged) {
+          part.file.resume()
+          throw new BadUploadError(staged ? 'Exactly one file part is allowed' : `Unexpected file part "${part.fieldname}"; name it "file"`)
+        }
+        // Fail before any byte is stored when the form is already wrong.
+        resolveIds(fields, query)
+        file = { name: sanitizeFileName(part.filename), declaredType: declaredType(part.mimetype) }
+        try {
+          staged = await stageObject(stage, { dialogId, file: part.file, declaredType: file.declaredType ?? undefined })
+        } catch (err) {
+          // The multipart stream itself failed: a malformed body or a client gone.
+          if (part.file.errored && !(err as { statusCode?: number }).statusCode) throw multipartError(part.file.errored)
+          throw err
+        }
+        if (part.file.truncated) throw new FileTooLargeError(maxBytes)
+      }
+      if (!staged || !file) throw new BadUploadError('A file part named "file" is required')
+      const { ownerId, uploadedBy } = resolveIds(fields, query)
+      return await app.attachments.insert({
+        id: staged.id,
+        dialogId,
+        ownerId,
+        uploadedBy,
+        status: 'UPLOADED',
+        storageKey: staged.key,
+        fileName: file.name,
+        declaredContentType: file.declaredType,
+        contentType: staged.contentType,
+        sizeBytes: staged.size,
+        sha256: staged.sha256,
+        etag: staged.etag
+      })
+    } catch (err) {
+      if (staged) {
+        const key = staged.key
+        await app.storage.delete(key).catch((cleanupError: unknown) => {
+          request.log.error({ err: cleanupError, key }, 'could not delete the object of a failed upload; the orphan sweep will')
+        })
+      }
+      throw err
+    }
+  }
+
+  async function nextPart (parts: AsyncIterator<Multipart>): Promise<Multipart | undefined> {
+    try {
+      const next = await parts.next()
+      return next.done ? undefined : next.value
+    } catch (err) {
+      throw multipartError(err)
+    }
+  }
+
+  function multipartError (err: unknown): Error {
+    const { code, message } = err as { code?: string, message?: string }
+    if (code === 'FST_REQ_FILE_TOO_LARGE') return new FileTooLargeError(maxBytes)
+    if (code === 'FST_PARTS_LIMIT' || code === 'FST_FILES_LIMIT' || code === 'FST_FIELDS_LIMIT') {
+      return new BadUploadError('Too many parts: send ownerId, optionally uploadedBy, and one file')
+    }
+    return new BadUploadError(`Malformed multipart body: ${message ?? 'unreadable'}`)
+  }
+}
+
+function acceptField (fields: Partial<Record<FieldName, string>>, name: string, value: unknown, truncated: boolean): void {
+  if (!(FIELDS as readonly string[]).includes(name)) throw new BadUploadError(`Unknown field "${name}"; expected ${FIELDS.join(' or ')}`)
+  const field = name as FieldName
+  if (fields[field] !== undefined) throw new BadUploadError(`Field "${field}" was sent twice`)
+  if (truncated || typeof value !== 'string' || !ID_REGEX.test(value)) throw new BadUploadError(`Field "${field}" must match ${ID_PATTERN}`)
+  fields[field] = value
+}
+
+function resolveIds (fields: Partial<Record<FieldName, string>>, query: Partial<Record<FieldName, string>>): { ownerId: string, uploadedBy: string } {
+  for (const name of FIELDS) {
+    if (fields[name] !== undefined && query[name] !== undefined && fields[name] !== query[name]) {
+      throw new BadUploadError(`"${name}" differs between the form and the query string`)
+    }
+  }
+  const ownerId = fields.ownerId ?? query.ownerId
+  if (ownerId === undefined) throw new BadUploadError('"ownerId" is required, as a field before the file or as a query parameter')
+  return { ownerId, uploadedBy: fields.uploadedBy ?? query.uploadedBy ?? ownerId }
+}
+
+/** The client's label, kept for reference only when it is a well-formed media type. */
+function declaredType (mimetype: string | undefined): string | null {
+  const type = mimetype?.split(';', 1)[0]?.trim().toLowerCase()
+  return type && MEDIA_TYPE.test(type) ? type : null
+}
+
+export default uploadRoutes

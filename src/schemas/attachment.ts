@@ -1,0 +1,62 @@
+import { Type, type Static } from 'typebox'
+import type { AttachmentRow } from '../db/schema.js'
+import { AttachmentId, ExternalId } from './common.js'
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
+const Timestamp = Type.String({ format: 'date-time' })
+
+export const Attachment = Type.Object({
+  id: AttachmentId,
+  dialogId: ExternalId,
+  ownerId: ExternalId,
+  uploadedBy: ExternalId,
+  status: Type.Enum(['UPLOADED', 'LINKED']),
+  messageId: Nullable(Type.String()),
+  fileName: Type.String(),
+  contentType: Type.String({ description: 'Detected from the bytes; the type the file is served with' }),
+  declaredContentType: Nullable(Type.String()),
+  size: Type.Integer({ minimum: 0 }),
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  etag: Type.String({ description: 'Strong entity tag of the bytes' }),
+  createdAt: Timestamp,
+  linkedAt: Nullable(Timestamp),
+  lastModified: Timestamp,
+  url: Type.String({ description: 'Browser URL of the bytes, relative to the service' })
+})
+
+export type AttachmentDto = Static<typeof Attachment>
+
+export const MessageAttachments = Type.Object({
+  messageId: ExternalId,
+  attachments: Type.Array(Attachment)
+})
+
+export const LinkBody = Type.Object({
+  messageId: ExternalId,
+  attachmentIds: Type.Array(AttachmentId, { minItems: 1, maxItems: 50 })
+}, { additionalProperties: false })
+
+export function attachmentUrl (dialogId: string, id: string): string {
+  return `/v1/attachments/${dialogId}/${id}`
+}
+
+export function toAttachmentDto (row: AttachmentRow): AttachmentDto {
+  return {
+    id: row.id,
+    dialogId: row.dialogId,
+    ownerId: row.ownerId,
+    uploadedBy: row.uploadedBy,
+    status: row.status as AttachmentDto['status'],
+    messageId: row.messageId,
+    fileName: row.fileName,
+    contentType: row.contentType,
+    declaredContentType: row.declaredContentType,
+    size: row.sizeBytes,
+    sha256: row.sha256,
+    etag: row.etag,
+    createdAt: row.createdAt.toISOString(),
+    linkedAt: row.linkedAt?.toISOString() ?? null,
+    lastModified: row.lastModified.toISOString(),
+    url: attachmentUrl(row.dialogId, row.id)
+  }
+}

@@ -1,0 +1,9 @@
+// Object key layout: "<S3_KEY_PREFIX><dialogId>/<attachmentId>".
+// - Only ids chosen or validated by the service appear in a key; a file's name
+//   never does, so no user input can traverse or collide.
+// - The dialog segment lets an operator list or erase one dialog by prefix.
+// - The orphan sweep lists S3_KEY_PREFIX only; imported legacy objects keep
+//   their old keys outside it and are never swept.
+export function attachmentKey (prefix: string, dialogId: string, attachmentId: string): string {
+  return `${prefix}${dialogId}/${attachmentId}`
+}

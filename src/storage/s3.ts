@@ -1,0 +1,203 @@
+// ObjectStorage on S3 or an S3-compatible server.
+//
+// - Uploads go through lib-storage: bodies up to one part (5 MiB) are sent as
+//   one PutObject, larger ones as a multipart upload with at most
+//   UPLOAD_QUEUE parts in flight, so memory per upload is bounded whatever the
+//   file size. A failed upload is aborted so no parts linger.
+// - Every call has connection, response and socket-idle timeouts, and the
+//   agent's pool is bounded: a slow or dead S3 turns into a prompt 503, never
+//   a request that hangs.
+// - "Not found" is recognised in one place (isNotFound) for every S3 flavour.
+import { Agent as HttpAgent } from 'node:http'
+import { Agent as HttpsAgent } from 'node:https'
+import type { Readable } from 'node:stream'
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  paginateListObjectsV2,
+  S3Client
+} from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
+import type { Config } from '../config.js'
+import { ObjectNotFoundError, StorageUnavailableError, type DeleteManyResult, type ObjectInfo, type ObjectStorage } from './storage.js'
+
+const PART_SIZE = 5 * 1024 * 1024
+const UPLOAD_QUEUE = 2
+const DELETE_BATCH = 1000
+
+type S3Config = Pick<Config,
+  'S3_BUCKET' | 'S3_REGION' | 'S3_ENDPOINT' | 'S3_FORCE_PATH_STYLE' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY' |
+  'S3_CHECKSUMS' | 'S3_CONNECT_TIMEOUT_MS' | 'S3_REQUEST_TIMEOUT_MS' | 'S3_SOCKET_TIMEOUT_MS' | 'S3_MAX_SOCKETS'>
+
+export interface S3Storage extends ObjectStorage {
+  readonly client: S3Client
+  /** Sockets of the pool, for readiness details and leak tests. */
+  socketStats (): { active: number, idle: number, queued: number }
+}
+
+export function createS3Storage (config: S3Config): S3Storage {
+  const agentOptions = { keepAlive: true, maxSockets: config.S3_MAX_SOCKETS }
+  const httpAgent = new HttpAgent(agentOptions)
+  const httpsAgent = new HttpsAgent(agentOptions)
+  const client = new S3Client({
+    region: config.S3_REGION,
+    ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
+      ? { credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } }
+      : {}),
+    // S3-compatible servers mishandle the SDK's default aws-chunked checksums.
+    requestChecksumCalculation: config.S3_CHECKSUMS,
+    responseChecksumValidation: config.S3_CHECKSUMS,
+    maxAttempts: 2,
+    requestHandler: new NodeHttpHandler({
+      httpAgent,
+      httpsAgent,
+      connectionTimeout: config.S3_CONNECT_TIMEOUT_MS,
+      requestTimeout: config.S3_REQUEST_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+      socketTimeout: config.S3_SOCKET_TIMEOUT_MS
+    })
+  })
+  const Bucket = config.S3_BUCKET
+
+  return {
+    client,
+
+    async put (key, body, { contentType, signal }) {
+      const upload = new Upload({
+        client,
+        params: { Bucket, Key: key, Body: body, ContentType: contentType },
+        partSize: PART_SIZE,
+        queueSize: UPLOAD_QUEUE,
+        leavePartsOnError: false
+      })
+      // Failing the body (rather than upload.abort()) makes done() settle only
+      // after lib-storage has aborted the multipart upload.
+      const onAbort = () => body.destroy(signal?.reason instanceof Error ? signal.reason : new Error('upload aborted'))
+      signal?.addEventListener('abort', onAbort, { once: true })
+      try {
+        await upload.done()
+      } catch (err) {
+        // lib-storage reports a failed abort instead of the cause; the body's
+        // own error (too large, client gone) is what the caller must see.
+        if (body.errored) throw body.errored
+        throw unavailable('upload', err)
+      } finally {
+        signal?.removeEventListener('abort', onAbort)
+      }
+    },
+
+    async get (key, { range, signal } = {}) {
+      try {
+        const res = await client.send(new GetObjectCommand({
+          Bucket,
+          Key: key,
+          ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {})
+        }), signal ? { abortSignal: signal } : {})
+        return { body: res.Body as Readable, contentLength: res.ContentLength ?? 0 }
+      } catch (err) {
+        if (isNotFound(err)) throw new ObjectNotFoundError(key)
+        throw unavailable('get', err)
+      }
+    },
+
+    async head (key, { signal } = {}) {
+      try {
+        const res = await client.send(new HeadObjectCommand({ Bucket, Key: key }), signal ? { abortSignal: signal } : {})
+        return { key, size: res.ContentLength ?? 0, lastModified: res.LastModified ?? new Date(0) }
+      } catch (err) {
+        if (isNotFound(err)) return undefined
+        throw unavailable('head', err)
+      }
+    },
+
+    async delete (key) {
+      try {
+        await client.send(new DeleteObjectCommand({ Bucket, Key: key }))
+      } catch (err) {
+        if (isNotFound(err)) return
+        throw unavailable('delete', err)
+      }
+    },
+
+    async deleteMany (keys) {
+      const result: DeleteManyResult = { deleted: [], failed: [] }
+      for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+        const batch = keys.slice(i, i + DELETE_BATCH)
+        try {
+          const res = await client.send(new DeleteObjectsCommand({
+            Bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: false }
+          }))
+          const failed = new Map((res.Errors ?? []).map((e) => [e.Key ?? '', e]))
+          for (const key of batch) {
+            const error = failed.get(key)
+            // A key that is already gone counts as deleted.
+            if (error && error.Code !== 'NoSuchKey') {
+              result.failed.push({ key, code: error.Code ?? 'Unknown', message: error.Message ?? '' })
+            } else {
+              result.deleted.push(key)
+            }
+          }
+        } catch (err) {
+          const { name, message } = err as Error
+          for (const key of batch) result.failed.push({ key, code: name, message })
+        }
+      }
+      return result
+    },
+
+    async * list ({ prefix, pageSize = 1000, signal }) {
+      const pages = paginateListObjectsV2({ client, pageSize }, { Bucket, Prefix: prefix }, ...(signal ? [{ abortSignal: signal }] : []))
+      try {
+        for await (const page of pages) {
+          for (const object of page.Contents ?? []) {
+            if (object.Key === undefined) continue
+            const info: ObjectInfo = { key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0) }
+            yield info
+          }
+        }
+      } catch (err) {
+        throw unavailable('list', err)
+      }
+    },
+
+    async ping ({ signal } = {}) {
+      try {
+        await client.send(new HeadBucketCommand({ Bucket }), signal ? { abortSignal: signal } : {})
+      } catch (err) {
+        throw unavailable('ping', err)
+      }
+    },
+
+    socketStats () {
+      const count = (table: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(table).reduce((n, list) => n + (list?.length ?? 0), 0)
+      return {
+        active: count(httpAgent.sockets) + count(httpsAgent.sockets),
+        idle: count(httpAgent.freeSockets) + count(httpsAgent.freeSockets),
+        queued: count(httpAgent.requests) + count(httpsAgent.requests)
+      }
+    },
+
+    destroy () {
+      client.destroy()
+      httpAgent.destroy()
+      httpsAgent.destroy()
+    }
+  }
+}
+
+function isNotFound (err: unknown): boolean {
+  const e = err as { name?: string, Code?: string, $metadata?: { httpStatusCode?: number } }
+  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.Code === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404
+}
+
+function unavailable (operation: string, cause: unknown): StorageUnavailableError {
+  const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
+  return new StorageUnavailableError(`S3 ${operation} failed (${detail})`, { cause })
+}

@@ -1,0 +1,63 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+const SCRIPT = fileURLToPath(new URL('./s3rver-process.mjs', import.meta.url))
+
+export interface TestS3 {
+  endpoint: string
+  port: number
+  bucket: string
+  directory: string
+  /** Kills the server (SIGKILL): S3 is down. */
+  stop (): Promise<void>
+  /** Starts it again on the same port, with the same objects. */
+  start (): Promise<void>
+  /** Stops it for good and removes its data. */
+  close (): Promise<void>
+}
+
+export async function startS3 (bucket = 'attachments'): Promise<TestS3> {
+  const directory = await mkdtemp(join(tmpdir(), 'chat-attachments-s3-'))
+  let child: ChildProcess | undefined
+  let port = 0
+
+  async function start (): Promise<void> {
+    // Paginated ListObjectsV2 needs the legacy provider on Node >= 17 (s3rver#818).
+    child = spawn(process.execPath, ['--openssl-legacy-provider', SCRIPT, directory, String(port), bucket], {
+      stdio: ['ignore', 'pipe', 'inherit']
+    })
+    const exited = new Promise<never>((_resolve, reject) => child!.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`))))
+    const lines = createInterface({ input: child.stdout! })
+    const first = new Promise<string>((resolve) => lines.once('line', resolve))
+    const line = await Promise.race([first, exited])
+    lines.close()
+    port = (JSON.parse(line) as { port: number }).port
+  }
+
+  async function stop (): Promise<void> {
+    const running = child
+    child = undefined
+    if (!running || running.exitCode !== null) return
+    const gone = new Promise((resolve) => running.once('exit', resolve))
+    running.kill('SIGKILL')
+    await gone
+  }
+
+  await start()
+  return {
+    get endpoint () { return `http://127.0.0.1:${port}` },
+    get port () { return port },
+    bucket,
+    directory,
+    stop,
+    start,
+    async close () {
+      await stop()
+      await rm(directory, { recursive: true, force: true })
+    }
+  }
+}

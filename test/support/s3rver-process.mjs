@@ -1,0 +1,59 @@
+// An S3-protocol server for the tests, run as a child process so a test can
+// stop it (S3 down) and start it again on the same port and data.
+//
+// s3rver lacks two operations the service relies on; they are added here,
+// faithful to the S3 API, over s3rver's own on-disk layout:
+// - AbortMultipartUpload (DELETE /bucket/key?uploadId=...), 405 in s3rver;
+// - ListMultipartUploads (GET /bucket?uploads), NotImplemented in s3rver,
+//   so tests can prove that no unfinished upload is left behind.
+//
+// argv: <directory> <port> <bucket>; prints {"port":N} once listening.
+import { readdir, readFile, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import S3rver from 's3rver'
+
+const [directory, port, bucket] = process.argv.slice(2)
+const server = new S3rver({
+  address: '127.0.0.1',
+  port: Number(port),
+  directory,
+  silent: true,
+  configureBuckets: [{ name: bucket }]
+})
+
+const uploadsDir = (name) => join(directory, name, '._S3rver_uploads')
+const xml = (body) => `<?xml version="1.0" encoding="UTF-8"?>\n${body}`
+const escape = (text) => text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`)
+
+server.middleware.unshift(async (ctx, next) => {
+  const [, name, ...keyParts] = ctx.path.split('/')
+  if (ctx.method === 'DELETE' && ctx.query.uploadId !== undefined && keyParts.length > 0) {
+    const dir = join(uploadsDir(name), String(ctx.query.uploadId))
+    if (!(await stat(dir).catch(() => null))) {
+      ctx.status = 404
+      ctx.type = 'application/xml'
+      ctx.body = xml('<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>')
+      return
+    }
+    await rm(dir, { recursive: true, force: true })
+    ctx.status = 204
+    return
+  }
+  if (ctx.method === 'GET' && keyParts.length === 0 && ctx.query.uploads !== undefined) {
+    const ids = await readdir(uploadsDir(name)).catch(() => [])
+    const uploads = []
+    for (const id of ids) {
+      const key = await readFile(join(uploadsDir(name), id, 'key'), 'utf8').catch(() => null)
+      const info = await stat(join(uploadsDir(name), id)).catch(() => null)
+      if (key !== null && info) uploads.push(`<Upload><Key>${escape(key)}</Key><UploadId>${id}</UploadId><Initiated>${info.birthtime.toISOString()}</Initiated></Upload>`)
+    }
+    ctx.type = 'application/xml'
+    ctx.body = xml(`<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${escape(name)}</Bucket><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>${uploads.join('')}</ListMultipartUploadsResult>`)
+    return
+  }
+  return next()
+})
+
+const address = await server.run()
+process.stdout.write(`${JSON.stringify({ port: address.port })}\n`)
+process.on('SIGTERM', () => server.close(() => process.exit(0)))
