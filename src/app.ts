@@ -32,7 +32,10 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
     requestIdHeader: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    routerOptions: { maxParamLength: 200 }
+    routerOptions: { maxParamLength: 200 },
+    // Unknown body properties are refused (400), not silently dropped: a
+    // typo in a field name must not pass unnoticed.
+    ajv: { customOptions: { removeAdditional: false } }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
-const SCRIPT = fileURLToPath(new URL('./s3rver-process.mjs', import.meta.url))
+const SCRIPT = fileURLToPath(new URL('../../scripts/local-s3.mjs', import.meta.url))
 
 export interface TestS3 {
   endpoint: string

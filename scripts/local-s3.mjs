@@ -1,5 +1,6 @@
-// An S3-protocol server for the tests, run as a child process so a test can
-// stop it (S3 down) and start it again on the same port and data.
+// A local S3-protocol server (s3rver) for development (`npm run dev`) and
+// the tests, run as a child process so a test can stop it (S3 down) and start
+// it again on the same port and data. Never used in production.
 //
 // s3rver lacks two operations the service relies on; they are added here,
 // faithful to the S3 API, over s3rver's own on-disk layout:
@@ -26,7 +27,9 @@ const xml = (body) => `<?xml version="1.0" encoding="UTF-8"?>\n${body}`
 const escape = (text) => text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 server.middleware.unshift(async (ctx, next) => {
-  const [, name, ...keyParts] = ctx.path.split('/')
+  // Path-style requests: /bucket or /bucket/ for the bucket, /bucket/key for an object.
+  const [, name, ...rest] = ctx.path.split('/')
+  const keyParts = rest.filter((segment) => segment !== '')
   if (ctx.method === 'DELETE' && ctx.query.uploadId !== undefined && keyParts.length > 0) {
     const dir = join(uploadsDir(name), String(ctx.query.uploadId))
     if (!(await stat(dir).catch(() => null))) {

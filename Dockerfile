@@ -1,0 +1,25 @@
+# syntax=docker/dockerfile:1
+# One image for the service and its CLIs (migrate; cleanup and backfill).
+# Built on the current Node.js LTS line.
+ARG NODE_IMAGE=node:26-trixie-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE} AS runtime
+WORKDIR /app
+# Files stay owned by root: the service user can read them, never change them.
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY migrations ./migrations
+USER node
+EXPOSE 3000
+# server.ts drains in-flight requests on SIGTERM (close-with-grace, 10 s).
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/server.js"]

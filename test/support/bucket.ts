@@ -1,0 +1,53 @@
+// Looks into the test bucket directly, to prove what a request left behind.
+import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
+import { createHash } from 'node:crypto'
+import type { Readable } from 'node:stream'
+import type { TestS3 } from './s3-server.js'
+
+export function bucketClient (s3: TestS3): S3Client {
+  return new S3Client({
+    region: 'us-east-1',
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED'
+  })
+}
+
+export async function listKeys (s3: TestS3, prefix = ''): Promise<string[]> {
+  const client = bucketClient(s3)
+  try {
+    const res = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }))
+    return (res.Contents ?? []).map((object) => object.Key!).sort()
+  } finally {
+    client.destroy()
+  }
+}
+
+export async function listMultipartUploads (s3: TestS3): Promise<string[]> {
+  const client = bucketClient(s3)
+  try {
+    const res = await client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket }))
+    return (res.Uploads ?? []).map((upload) => upload.Key!)
+  } finally {
+    client.destroy()
+  }
+}
+
+/** SHA-256 (hex) and size of a stored object, streamed. */
+export async function objectDigest (s3: TestS3, key: string): Promise<{ sha256: string, size: number }> {
+  const client = bucketClient(s3)
+  try {
+    const res = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))
+    const hash = createHash('sha256')
+    let size = 0
+    for await (const chunk of res.Body as Readable) {
+      hash.update(chunk as Buffer)
+      size += (chunk as Buffer).length
+    }
+    return { sha256: hash.digest('hex'), size }
+  } finally {
+    client.destroy()
+  }
+}
