@@ -7,8 +7,11 @@
 // - AbortMultipartUpload (DELETE /bucket/key?uploadId=...), 405 in s3rver;
 // - ListMultipartUploads (GET /bucket?uploads), NotImplemented in s3rver,
 //   so tests can prove that no unfinished upload is left behind.
+// And one range bug is fixed: s3rver reads a last-byte-pos of 0 as "to the
+// end", so `bytes=0-0` returned the whole object.
 //
 // argv: <directory> <port> <bucket>; prints {"port":N} once listening.
+import { createReadStream } from 'node:fs'
 import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import S3rver from 's3rver'
@@ -21,6 +24,17 @@ const server = new S3rver({
   silent: true,
   configureBuckets: [{ name: bucket }]
 })
+
+const getObject = server.store.getObject.bind(server.store)
+server.store.getObject = async (bucket, key, options) => {
+  if (options?.end !== 0) return getObject(bucket, key, options)
+  const object = await getObject(bucket, key, { start: 0 })
+  if (!object?.content) return object
+  object.content.destroy()
+  object.content = createReadStream(server.store.getResourcePath(bucket, key, 'object'), { start: 0, end: 0 })
+  object.range = { start: 0, end: 0 }
+  return object
+}
 
 const uploadsDir = (name) => join(directory, name, '._S3rver_uploads')
 const xml = (body) => `<?xml version="1.0" encoding="UTF-8"?>\n${body}`

@@ -60,5 +60,8 @@ export function essence (contentType: string): string {
 export function isTypeAllowed (contentType: string, allowList: readonly string[] | undefined): boolean {
   if (!allowList) return true
   const type = essence(contentType)
-  return allowList.some((range) => range === type || (range.endsWith('/*') && type.startsWith(range.slice(0, -1))))
+  return allowList.some((entry) => {
+    const range = entry.trim().toLowerCase()
+    return range === type || (range.endsWith('/*') && type.startsWith(range.slice(0, -1)))
+  })
 }

@@ -17,7 +17,9 @@ export function sanitizeFileName (raw: string | undefined): string {
   let name = (raw ?? '').normalize('NFC')
   // Keep only the last path segment, whatever the client's path separator.
   name = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1)
-  name = name.replace(CONTROL, '').replace(INVISIBLE, '')
+  // Normalised again: removing an invisible character can join a base
+  // letter and a combining mark that NFC has not composed yet.
+  name = name.replace(CONTROL, '').replace(INVISIBLE, '').normalize('NFC')
   // Windows drops trailing dots and spaces; "." and ".." are not names.
   name = name.trim().replace(/[. ]+$/, '')
   if (/^\.*$/.test(name)) return DEFAULT_FILE_NAME
@@ -28,8 +30,9 @@ function truncateKeepingExtension (name: string, maxBytes: number): string {
   if (byteLength(name) <= maxBytes) return name
   const dot = name.lastIndexOf('.')
   const extension = dot > 0 && byteLength(name.slice(dot)) <= MAX_EXTENSION_BYTES ? name.slice(dot) : ''
-  const base = truncateToBytes(name.slice(0, name.length - extension.length), maxBytes - byteLength(extension))
-  return base.trimEnd() + extension
+  const base = truncateToBytes(name.slice(0, name.length - extension.length), maxBytes - byteLength(extension)).trimEnd()
+  // A single grapheme can exceed the limit (a letter with hundreds of marks).
+  return (base === '' ? DEFAULT_FILE_NAME : base) + extension
 }
 
 /** Cuts at a grapheme boundary, so no character or emoji is split. */

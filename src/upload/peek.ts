@@ -3,7 +3,7 @@ import { Readable } from 'node:stream'
 /**
  * Reads at least `size` bytes from the start of a stream (fewer if it ends
  * first) and returns them with a stream of the whole content, head included.
- * Destroying the returned stream destroys the source.
+ * Destroying the returned stream destroys the source, read or not.
  */
 export async function peek (source: Readable, size: number): Promise<{ head: Buffer, body: Readable }> {
   const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>
@@ -20,18 +20,25 @@ export async function peek (source: Readable, size: number): Promise<{ head: Buf
     length += next.value.length
   }
   const head = Buffer.concat(chunks)
-  async function * rest () {
-    try {
-      if (head.length > 0) yield head
-      if (ended) return
-      for (;;) {
-        const next = await iterator.next()
-        if (next.done) return
-        yield next.value
+  let pending: Buffer | undefined = head.length > 0 ? head : undefined
+  const body = new Readable({
+    read () {
+      if (pending) {
+        this.push(pending)
+        pending = undefined
+      } else if (ended) {
+        this.push(null)
+      } else {
+        iterator.next().then(
+          (next) => { this.push(next.done ? null : next.value) },
+          (err: Error) => { this.destroy(err) }
+        )
       }
-    } finally {
-      await iterator.return?.()
+    },
+    destroy (err, callback) {
+      source.destroy(err ?? undefined)
+      callback(err)
     }
-  }
-  return { head, body: Readable.from(rest(), { objectMode: false }) }
+  })
+  return { head, body }
 }

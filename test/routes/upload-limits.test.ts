@@ -116,15 +116,15 @@ t.test('a client that hangs up mid-upload leaves nothing, and the service carrie
     })
     req.on('error', () => resolve())
     req.write(prefix)
-    void (async () => {
+    const sendPartOfTheBody = async () => {
       // 5.5 MiB: past the first part, so a multipart upload is under way.
       for await (const chunk of randomChunks(5.5 * MiB)) {
         if (!req.write(chunk)) await new Promise((resolve) => req.once('drain', resolve))
       }
       await sleep(200)
       req.destroy()
-      resolve()
-    })()
+    }
+    sendPartOfTheBody().finally(resolve)
   })
   // The abort is processed asynchronously; give it a bounded while.
   for (let i = 0; i < 50 && (await listMultipartUploads(ctx.s3)).length > 0; i++) await sleep(100)

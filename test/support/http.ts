@@ -31,7 +31,7 @@ export function send (url: string, options: RawRequest = {}): Promise<RawRespons
       res.on('error', reject)
     })
     req.on('error', (err) => { if (!answered) reject(err) })
-    void writeBody(req, options.body).catch((err: unknown) => { if (!answered) reject(err) })
+    writeBody(req, options.body).catch((err: unknown) => { if (!answered) reject(err) })
   })
 }
 

@@ -1,0 +1,135 @@
+// createS3Storage against a real S3-protocol server (s3rver in a child
+// process): the shared conformance suite, then what is specific to S3 — the
+// stored Content-Type, timeouts against a server that is down or silent, and
+// the connection pool.
+import { once } from 'node:events'
+import { createServer, type Socket } from 'node:net'
+import { Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { HeadObjectCommand } from '@aws-sdk/client-s3'
+import t, { type Test } from 'tap'
+import { loadConfig, type ConfigInput } from '../../src/config.js'
+import { createS3Storage, type S3Storage } from '../../src/storage/s3.js'
+import { StorageUnavailableError } from '../../src/storage/storage.js'
+import { createTestS3 } from '../helper.js'
+import { bucketClient, listMultipartUploads } from '../support/bucket.js'
+import { randomChunks } from '../support/http.js'
+import { storageConformance } from './conformance.js'
+
+const s3 = await createTestS3(t)
+
+const S3_KEYS = [
+  'S3_BUCKET', 'S3_REGION', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY',
+  'S3_CHECKSUMS', 'S3_CONNECT_TIMEOUT_MS', 'S3_REQUEST_TIMEOUT_MS', 'S3_SOCKET_TIMEOUT_MS', 'S3_MAX_SOCKETS'
+] as const
+
+/** A storage over the file's S3 server, through the real config loader; destroyed when t ends. */
+function s3Storage (t: Test, overrides: ConfigInput = {}): S3Storage {
+  const config = loadConfig({
+    S3_BUCKET: s3.bucket,
+    S3_REGION: 'us-east-1',
+    S3_ENDPOINT: s3.endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+    S3_ACCESS_KEY_ID: 'S3RVER',
+    S3_SECRET_ACCESS_KEY: 'S3RVER',
+    S3_CHECKSUMS: 'WHEN_REQUIRED',
+    S3_CONNECT_TIMEOUT_MS: '2000',
+    S3_REQUEST_TIMEOUT_MS: '10000',
+    S3_SOCKET_TIMEOUT_MS: '10000',
+    // A small pool, so a leaked socket soon stalls every later call.
+    S3_MAX_SOCKETS: '4',
+    ...overrides
+  }, S3_KEYS)
+  const storage = createS3Storage(config)
+  t.teardown(() => storage.destroy())
+  return storage
+}
+
+await storageConformance(t, 'S3 (s3rver)', async (t) => ({
+  storage: s3Storage(t),
+  unfinishedUploads: () => listMultipartUploads(s3),
+  // SIGKILL: the server vanishes with its connections, as a crashed S3 would.
+  async outage () {
+    await s3.stop()
+    return () => s3.start()
+  }
+}))
+
+t.test('put stores the content type it was given', async (t) => {
+  const storage = s3Storage(t)
+  await storage.put('s3/typed', Readable.from([Buffer.from('%PDF-1.7')]), { contentType: 'application/pdf' })
+  const client = bucketClient(s3)
+  t.teardown(() => client.destroy())
+  const head = await client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: 's3/typed' }))
+  t.equal(head.ContentType, 'application/pdf')
+})
+
+t.test('ping and get reject with StorageUnavailableError (503, ATT_UNAVAILABLE) while the S3 server is stopped', async (t) => {
+  const storage = s3Storage(t)
+  await storage.put('s3/while-stopped', Readable.from([Buffer.from('x')]), { contentType: 'text/plain' })
+  await storage.ping()
+  await s3.stop()
+  try {
+    for (const [name, call] of [['ping', () => storage.ping()], ['get', () => storage.get('s3/while-stopped')]] as const) {
+      const err = await call().then(() => undefined, (e: unknown) => e)
+      t.type(err, StorageUnavailableError, name)
+      t.match(err, { statusCode: 503, code: 'ATT_UNAVAILABLE' }, `${name} answers 503`)
+    }
+  } finally {
+    await s3.start()
+  }
+  // The pool held sockets to the killed server; the storage must recover on its own.
+  await t.resolves(storage.ping(), 'ping resolves after the restart')
+  t.equal((await storage.head('s3/while-stopped'))?.size, 1)
+})
+
+t.test('an S3 endpoint that accepts connections but never answers: get, head and ping reject with StorageUnavailableError after the request timeout', async (t) => {
+  // A real TCP server that reads and never replies: the case that hangs for
+  // ever without a request timeout (the SDK default).
+  const sockets = new Set<Socket>()
+  const silent = createServer((socket) => {
+    sockets.add(socket)
+    socket.resume()
+  })
+  silent.listen(0, '127.0.0.1')
+  await once(silent, 'listening')
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy()
+    silent.close()
+  })
+  const { port } = silent.address() as { port: number }
+  const storage = s3Storage(t, { S3_ENDPOINT: `http://127.0.0.1:${port}`, S3_REQUEST_TIMEOUT_MS: '300' })
+  for (const [name, call] of [['get', () => storage.get('any')], ['head', () => storage.head('any')], ['ping', () => storage.ping()]] as const) {
+    const err = await call().then(() => undefined, (e: unknown) => e)
+    t.type(err, StorageUnavailableError, name)
+  }
+  t.ok(sockets.size > 0, 'the requests did reach the silent server')
+})
+
+t.test('sockets: a body read to the end goes back to the pool, a destroyed body releases its socket', async (t) => {
+  const storage = s3Storage(t)
+  const size = 4 * 1024 * 1024
+  await storage.put('s3/pool', Readable.from(randomChunks(size)), { contentType: 'application/octet-stream' })
+
+  // Even downloads are abandoned before the first byte is read, odd ones half-way.
+  for (let i = 0; i < 6; i++) {
+    const { body } = await storage.get('s3/pool')
+    if (i % 2 === 1) await new Promise((resolve, reject) => body.once('data', resolve).once('error', reject))
+    t.equal(storage.socketStats().active, 1, `download ${i} holds a socket`)
+    body.destroy()
+    t.equal((await settled(() => storage.socketStats(), (s) => s.active === 0)).active, 0, `download ${i} released its socket`)
+  }
+
+  const { body } = await storage.get('s3/pool')
+  let received = 0
+  for await (const chunk of body) received += (chunk as Buffer).length
+  t.equal(received, size)
+  const stats = await settled(() => storage.socketStats(), (s) => s.active === 0)
+  t.same(stats, { active: 0, idle: 1, queued: 0 }, 'the socket of a complete download is kept alive for reuse')
+})
+
+/** Polls until done(value) or gives up: a closed socket leaves the pool a few ticks after destroy(). */
+async function settled<T> (read: () => T, done: (value: T) => boolean): Promise<T> {
+  for (let i = 0; i < 200 && !done(read()); i++) await sleep(10)
+  return read()
+}
