@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance } from 'fastify'
-import type { Config } from './config.js'
+import { trustedProxies, type Config } from './config.js'
 import { loggerOptions, type LogOptions } from './logger.js'
 import authPlugin from './plugins/auth.js'
 import databasePlugin from './plugins/database.js'
 import errorsPlugin from './plugins/errors.js'
 import openapiPlugin from './plugins/openapi.js'
+import redisPlugin from './plugins/redis.js'
 import storagePlugin from './plugins/storage.js'
 import healthRoutes from './routes/health.js'
 import internalRoutes from './routes/internal/index.js'
+import publicRoutes from './routes/public/index.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -30,6 +32,9 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
     genReqId: () => randomUUID(),
     // Incoming X-Request-Id is not trusted: a client could forge log correlation.
     requestIdHeader: false,
+    // Only the listed proxies may set the client address (X-Forwarded-For);
+    // without TRUST_PROXY it is the socket's peer.
+    trustProxy: trustedProxies(config),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
@@ -44,7 +49,9 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
   app.register(databasePlugin, { config })
   app.register(storagePlugin, { config })
   app.register(authPlugin, { config })
+  app.register(redisPlugin, { config })
   app.register(healthRoutes)
   app.register(internalRoutes, { prefix: '/internal/v1' })
+  app.register(publicRoutes, { prefix: '/v1' })
   return app as unknown as FastifyInstance
 }

@@ -1,6 +1,7 @@
 // The one configuration schema of the service. The server and every CLI call
 // loadConfig(process.env) once at start; nothing else reads the environment.
 import { createPublicKey } from 'node:crypto'
+import { isIP } from 'node:net'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
 
@@ -18,6 +19,9 @@ export const ConfigSchema = Type.Object({
   DATABASE_STATEMENT_TIMEOUT_MS: Milliseconds(10_000),
 
   REDIS_URL: Type.String({ pattern: '^rediss?://' }),
+  REDIS_KEY_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:_.-]{0,64}$', default: 'chat-attachments:' }),
+  // Longest wait for Redis per request before the rate limit fails open.
+  REDIS_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 5_000, default: 250 }),
 
   S3_BUCKET: Type.String({ minLength: 3, maxLength: 63 }),
   S3_REGION: Type.String({ minLength: 1 }),
@@ -37,6 +41,17 @@ export const ConfigSchema = Type.Object({
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+
+  JWT_COOKIE_NAME: Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]{1,64}$', default: 'chat_token' }),
+  QUERY_TOKEN_MAX_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 600 }),
+
+  // Appended to "private, " on every download.
+  ATTACHMENT_CACHE_CONTROL: Type.String({ pattern: '^[A-Za-z0-9=, -]{1,200}$', default: 'no-cache' }),
+  CORP_POLICY: Type.Enum(['same-site', 'same-origin', 'cross-origin'], { default: 'same-site' }),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600 }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1_000, default: 60_000 }),
+  // Comma list of proxy addresses or CIDRs whose X-Forwarded-For is believed.
+  TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
 
   ATTACHMENT_MAX_BYTES: Type.Integer({ minimum: 1, maximum: 5 * 1024 ** 4, default: 26_214_400 }),
   ATTACHMENT_ALLOWED_TYPES: Type.Optional(Type.String({ minLength: 1 }))
@@ -91,6 +106,10 @@ export function loadConfig (env: ConfigInput, only?: ReadonlyArray<keyof Config>
   if (wanted('S3_ACCESS_KEY_ID') && (raw.S3_ACCESS_KEY_ID === undefined) !== (raw.S3_SECRET_ACCESS_KEY === undefined)) {
     problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together')
   }
+  if (wanted('TRUST_PROXY') && raw.TRUST_PROXY !== undefined) {
+    const bad = raw.TRUST_PROXY.split(',').map((item) => item.trim()).filter((item) => !isAddressOrCidr(item))
+    if (bad.length > 0) problems.push(`TRUST_PROXY has invalid entries (${bad.map((b) => JSON.stringify(b)).join(', ')}); use IP addresses or CIDRs`)
+  }
   if (wanted('ATTACHMENT_ALLOWED_TYPES') && raw.ATTACHMENT_ALLOWED_TYPES !== undefined) {
     const bad = raw.ATTACHMENT_ALLOWED_TYPES.split(',').map((item) => item.trim()).filter((item) => !MEDIA_RANGE.test(item.toLowerCase()))
     if (bad.length > 0) problems.push(`ATTACHMENT_ALLOWED_TYPES has invalid entries (${bad.map((b) => JSON.stringify(b)).join(', ')}); use "type/subtype" or "type/*"`)
@@ -100,6 +119,19 @@ export function loadConfig (env: ConfigInput, only?: ReadonlyArray<keyof Config>
 }
 
 const MEDIA_RANGE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/
+
+function isAddressOrCidr (item: string): boolean {
+  const [address, bits, extra] = item.split('/')
+  const version = isIP(address ?? '')
+  if (version === 0 || extra !== undefined) return false
+  if (bits === undefined) return true
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128)
+}
+
+/** Addresses and CIDRs of the proxies in front of the service; false: trust none. */
+export function trustedProxies (config: Pick<Config, 'TRUST_PROXY'>): string[] | false {
+  return config.TRUST_PROXY ? config.TRUST_PROXY.split(',').map((item) => item.trim()) : false
+}
 
 /** The allow-list as lower-case media ranges, or undefined when every type is allowed. */
 export function allowedTypes (config: Pick<Config, 'ATTACHMENT_ALLOWED_TYPES'>): string[] | undefined {

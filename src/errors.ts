@@ -12,6 +12,9 @@ export const FileTooLargeError = createError('ATT_FILE_TOO_LARGE', 'The file exc
 export const TypeNotAllowedError = createError('ATT_TYPE_NOT_ALLOWED', 'Files of type %s are not allowed', 415)
 export const NotMultipartError = createError('ATT_NOT_MULTIPART', 'Expected a multipart/form-data request body', 415)
 export const UnavailableError = createError('ATT_UNAVAILABLE', '%s is unavailable, try again later', 503)
+export const RateLimitedError = createError('ATT_RATE_LIMITED', 'Rate limit exceeded, retry in %s', 429)
+export const PreconditionFailedError = createError('ATT_PRECONDITION_FAILED', 'A precondition (If-Match or If-Unmodified-Since) failed', 412)
+export const RangeNotSatisfiableError = createError('ATT_RANGE_NOT_SATISFIABLE', 'The requested range is not satisfiable', 416)
 
 const UnauthorizedError = createError('ATT_UNAUTHORIZED', '%s', 401)
 const ForbiddenError = createError('ATT_FORBIDDEN', '%s', 403)

@@ -68,6 +68,7 @@ export async function setup (t: Teardown): Promise<TestContext> {
         S3_ACCESS_KEY_ID: 'S3RVER',
         S3_SECRET_ACCESS_KEY: 'S3RVER',
         JWT_SECRET,
+        REDIS_KEY_PREFIX: redisPrefix,
         LOG_LEVEL: 'info'
       }
     }

@@ -1,0 +1,119 @@
+// GET and HEAD /v1/attachments/:dialogId/:attachmentId — the bytes, for
+// browsers. Order of decisions: rate limit (hook), token (401), the row and
+// access (one indistinguishable 404), preconditions (304/412) and range
+// (206/416) from the row, and only then one S3 request. HEAD stops before S3.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
+import { invalidToken, missingToken, NotFoundError, PreconditionFailedError, RangeNotSatisfiableError } from '../../errors.js'
+import { evaluatePreconditions, httpDate, ifRangeMatches } from '../../http/conditional.js'
+import { contentDisposition } from '../../http/content-disposition.js'
+import { parseRange, type RangeResult } from '../../http/range.js'
+import { isInlineType, servedContentType } from '../../http/served-type.js'
+import { ID_REGEX } from '../../schemas/common.js'
+import { ObjectNotFoundError } from '../../storage/storage.js'
+import { canRead } from './viewer.js'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const NIL_UUID = '00000000-0000-0000-0000-000000000000'
+const FULL: RangeResult = { kind: 'full' }
+// Opened directly, a browser renders an image inside a generated document;
+// it may load the image itself and style it, nothing else, and still no script.
+const INLINE_IMAGE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+/** The one answer for everything that is not a readable attachment. */
+export const attachmentNotFound = () => new NotFoundError('Attachment not found')
+
+const Params = Type.Object({ dialogId: Type.String(), attachmentId: Type.String() })
+const Query = Type.Object({
+  download: Type.Optional(Type.String({ description: '"1" forces Content-Disposition: attachment' })),
+  token: Type.Optional(Type.String({ description: 'A dialog-scoped link token (dlg claim), short-lived' }))
+})
+
+class ClientGoneError extends Error {
+  readonly statusCode = 499
+  readonly code = 'ATT_CLIENT_GONE'
+}
+
+const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes (app) {
+  const cacheControl = `private, ${app.config.ATTACHMENT_CACHE_CONTROL}`
+  const schema = {
+    tags: ['public'],
+    summary: 'The bytes of an attachment (user token: header, cookie or ?token=)',
+    params: Params,
+    querystring: Query
+  }
+  app.get('/attachments/:dialogId/:attachmentId', { schema, exposeHeadRoute: false }, (request, reply) => deliver(request, reply, false))
+  // Written out: Fastify's automatic HEAD runs the GET handler and downloads the body.
+  app.head('/attachments/:dialogId/:attachmentId', { schema: { ...schema, hide: true } }, (request, reply) => deliver(request, reply, true))
+
+  async function deliver (request: FastifyRequest, reply: FastifyReply, head: boolean) {
+    const claims = request.viewer?.claims
+    if (!claims) throw request.viewer?.presented ? invalidToken() : missingToken()
+
+    // Malformed ids run the same lookup as unknown ones, so no 404 answers
+    // faster than another.
+    const { dialogId, attachmentId } = request.params as { dialogId: string, attachmentId: string }
+    const wellFormed = ID_REGEX.test(dialogId) && UUID.test(attachmentId)
+    const row = await app.attachments.findInDialog(wellFormed ? dialogId : '', wellFormed ? attachmentId : NIL_UUID)
+    if (!row || !canRead(claims, row)) throw attachmentNotFound()
+
+    const validators = { etag: row.etag, lastModified: row.lastModified }
+    const cacheHeaders = { 'cache-control': cacheControl, etag: row.etag, 'last-modified': httpDate(row.lastModified) }
+    const precondition = evaluatePreconditions(request.headers, validators)
+    if (precondition === 'not-modified') return reply.code(304).headers(cacheHeaders).send()
+    if (precondition === 'failed') throw new PreconditionFailedError()
+
+    // RFC 9110 §14.2: Range is defined for GET only; If-Range with a stale
+    // validator means "send it all".
+    const size = row.sizeBytes
+    const ifRange = request.headers['if-range']
+    const rangeApplies = !head && (ifRange === undefined || (typeof ifRange === 'string' && ifRangeMatches(ifRange, validators)))
+    const range = rangeApplies ? parseRange(request.headers.range, size) : FULL
+    if (range.kind === 'unsatisfiable') {
+      reply.header('content-range', `bytes */${size}`)
+      throw new RangeNotSatisfiableError()
+    }
+    const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, size - 1]
+    const length = Math.max(0, end - start + 1)
+    const inline = isInlineType(row.contentType) && !isDownloadRequested((request.query as { download?: string }).download)
+    const headers: Record<string, string> = {
+      ...cacheHeaders,
+      'content-type': servedContentType(row.contentType),
+      'content-disposition': contentDisposition(inline ? 'inline' : 'attachment', row.fileName),
+      'accept-ranges': 'bytes',
+      'content-length': String(length),
+      ...(inline ? { 'content-security-policy': INLINE_IMAGE_CSP } : {}),
+      ...(range.kind === 'partial' ? { 'content-range': `bytes ${start}-${end}/${size}` } : {})
+    }
+    const status = range.kind === 'partial' ? 206 : 200
+    if (head || length === 0) return reply.code(status).headers(headers).send(head ? undefined : '')
+
+    // A client that hangs up aborts the S3 request; once streaming, Fastify
+    // destroys the body itself, which releases the S3 socket.
+    const controller = new AbortController()
+    reply.raw.once('close', () => { if (!reply.raw.writableFinished) controller.abort() })
+    let object
+    try {
+      object = await app.storage.get(row.storageKey, { ...(range.kind === 'partial' ? { range: { start, end } } : {}), signal: controller.signal })
+    } catch (err) {
+      if (controller.signal.aborted) throw new ClientGoneError('client closed the request')
+      if (err instanceof ObjectNotFoundError) {
+        request.log.error({ attachmentId: row.id, key: row.storageKey }, 'the object of an existing attachment is missing')
+        throw attachmentNotFound()
+      }
+      throw err
+    }
+    if (object.contentLength !== length) {
+      object.body.destroy()
+      throw new Error(`storage sent ${object.contentLength} bytes for ${row.storageKey}, expected ${length}`)
+    }
+    return reply.code(status).headers(headers).send(object.body)
+  }
+}
+
+function isDownloadRequested (value: string | undefined): boolean {
+  return value === '1' || value === 'true'
+}
+
+export default downloadRoutes

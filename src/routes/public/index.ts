@@ -1,0 +1,50 @@
+// The browser API: user tokens, a shared rate limit and defensive headers on
+// every answer. Encapsulated, so none of it touches the internal API.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { errorBody } from '../../plugins/errors.js'
+import rateLimitPlugin from '../../plugins/rate-limit.js'
+import downloadRoutes, { attachmentNotFound } from './download.js'
+import { identify, rateLimitSubject, type Viewer } from './viewer.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    viewer: Viewer | null
+  }
+}
+
+const publicRoutes: FastifyPluginAsyncTypebox = async function publicRoutes (app) {
+  const config = app.config
+  const securityHeaders = {
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': "default-src 'none'; sandbox",
+    'cross-origin-resource-policy': config.CORP_POLICY,
+    'referrer-policy': 'no-referrer'
+  }
+
+  app.decorateRequest('viewer', null)
+  // Identify before the rate limit runs: the budget belongs to the token's
+  // user, and a request without a valid token is counted by IP alone. A bad
+  // token is only answered (401) after it has been counted.
+  app.addHook('onRequest', async (request) => {
+    request.viewer = identify(app, request, config)
+  })
+  await app.register(rateLimitPlugin, { config, subject: (request) => rateLimitSubject(request.viewer) })
+
+  app.addHook('onSend', async (_request, reply) => {
+    for (const [name, value] of Object.entries(securityHeaders)) {
+      // The download route may relax the policy for inline images.
+      if (!reply.hasHeader(name)) reply.header(name, value)
+    }
+    // No error may be cached: access can be granted a moment later.
+    if (reply.statusCode >= 400) reply.header('cache-control', 'no-store')
+  })
+
+  // Unknown paths under /v1 look like any other missing attachment.
+  app.setNotFoundHandler({ preHandler: app.rateLimit() }, async (_request, reply) => {
+    return reply.code(404).send(errorBody(attachmentNotFound()))
+  })
+
+  await app.register(downloadRoutes)
+}
+
+export default publicRoutes

@@ -1,0 +1,132 @@
+// The browser route's rate limit: one Redis budget per user and client IP,
+// shared by every instance, honest about proxies, and failing open.
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
+import t, { type Test } from 'tap'
+import { build, id, listen, setup, token } from '../helper.js'
+import { attach } from '../support/attachments.js'
+import { send } from '../support/http.js'
+import { startRedis } from '../support/redis-server.js'
+
+const ctx = await setup(t)
+const MAX = 5
+/** A fresh budget namespace for each scenario. */
+const limited = (t: Test, overrides: Record<string, string> = {}) =>
+  build(t, ctx, { RATE_LIMIT_MAX: String(MAX), REDIS_KEY_PREFIX: `${ctx.redisPrefix}${randomUUID()}:`, ...overrides })
+
+const seed = await limited(t)
+const dialogId = id('dlg')
+const ownerId = id('owner')
+const file = await attach(seed.app, dialogId, 'hello', { ownerId })
+const path = (attachmentId = file.id) => `/v1/attachments/${dialogId}/${attachmentId}`
+const as = (sub: string) => ({ authorization: `Bearer ${token({ sub })}` })
+
+async function statuses (app: FastifyInstance, count: number, request: () => InjectOptions): Promise<number[]> {
+  const result: number[] = []
+  for (let i = 0; i < count; i++) result.push((await app.inject(request())).statusCode)
+  return result
+}
+
+t.test('over the limit: 429 with an integer Retry-After, the limit headers and one body for all', async (t) => {
+  const { app } = await limited(t)
+  t.same(await statuses(app, MAX, () => ({ url: path(), headers: as(ownerId) })), Array(MAX).fill(200))
+  const existing = await app.inject({ url: path(), headers: as(ownerId) })
+  const unknown = await app.inject({ url: path(randomUUID()), headers: as(ownerId) })
+  for (const res of [existing, unknown] as LightMyRequestResponse[]) {
+    t.equal(res.statusCode, 429)
+    t.match(res.headers['retry-after'], /^[1-9]\d*$/, 'whole seconds')
+    t.ok(Number(res.headers['retry-after']) <= 60)
+    t.equal(res.headers['x-ratelimit-limit'], String(MAX))
+    t.equal(res.headers['x-ratelimit-remaining'], '0')
+    t.match(res.headers['x-ratelimit-reset'], /^\d+$/)
+    t.equal(res.headers['x-content-type-options'], 'nosniff')
+    t.equal(res.headers['referrer-policy'], 'no-referrer')
+    t.equal(res.headers['cache-control'], 'no-store')
+    t.match(res.json(), { statusCode: 429, code: 'ATT_RATE_LIMITED', error: 'Too Many Requests' })
+  }
+  t.equal(existing.body, unknown.body, 'the same body whether the attachment exists or not')
+})
+
+t.test('the budget belongs to the user at an IP; requests without a valid token share the IP\'s', async (t) => {
+  const { app } = await limited(t)
+  await statuses(app, MAX, () => ({ url: path(), headers: as(ownerId) }))
+  t.equal((await app.inject({ url: path(), headers: as(ownerId) })).statusCode, 429, 'the owner is limited')
+  t.equal((await app.inject({ url: path(), headers: as('agent'), remoteAddress: '127.0.0.1' })).statusCode, 404, 'another user is not')
+  t.equal((await app.inject({ url: path(), headers: as(ownerId), remoteAddress: '10.1.1.1' })).statusCode, 200, 'nor the owner elsewhere')
+
+  const probing = await statuses(app, MAX + 2, () => ({ url: path(randomUUID()), headers: { authorization: 'Bearer forged' }, remoteAddress: '10.9.9.9' }))
+  t.same(probing, [...Array(MAX).fill(401), 429, 429], '401 probing is limited by IP')
+  t.equal((await app.inject({ url: path(), remoteAddress: '10.9.9.9' })).statusCode, 429, 'no token: the same IP budget')
+})
+
+t.test('three instances on one Redis share one budget', async (t) => {
+  const prefix = `${ctx.redisPrefix}${randomUUID()}:`
+  const instances = await Promise.all([0, 1, 2].map(async () => listen((await limited(t, { REDIS_KEY_PREFIX: prefix })).app)))
+  const seen: number[] = []
+  for (let i = 0; i < 3 * MAX; i++) {
+    const res = await send(`${instances[i % 3]}${path()}`, { headers: as(ownerId) })
+    seen.push(res.status)
+  }
+  t.equal(seen.filter((s) => s === 200).length, MAX, `exactly ${MAX} pass across the instances`)
+  t.same(seen.slice(MAX), Array(2 * MAX).fill(429))
+})
+
+t.test('X-Forwarded-For counts only from the proxies in TRUST_PROXY', async (t) => {
+  const spoof = (app: FastifyInstance) => statuses(app, MAX + 1, () => ({ url: path(), remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': `203.0.113.${Math.floor(Math.random() * 250)}` } }))
+  const direct = await limited(t)
+  t.same(await spoof(direct.app), [...Array(MAX).fill(401), 429], 'no TRUST_PROXY: a spoofed header does not reset the budget')
+  const elsewhere = await limited(t, { TRUST_PROXY: '10.0.0.0/8' })
+  t.same(await spoof(elsewhere.app), [...Array(MAX).fill(401), 429], 'the peer is not a listed proxy: ignored')
+
+  const proxied = await limited(t, { TRUST_PROXY: '127.0.0.1, ::1' })
+  const client = (ip: string) => ({ url: path(), remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': ip } })
+  t.same(await statuses(proxied.app, MAX + 1, () => client('198.51.100.7')), [...Array(MAX).fill(401), 429], 'behind a listed proxy the client IP counts')
+  t.equal((await proxied.app.inject(client('198.51.100.8'))).statusCode, 401, 'another client behind it has its own budget')
+})
+
+t.test('Redis down or frozen: downloads keep working promptly, then limits come back by themselves', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.close())
+  const { app, logs } = await limited(t, { REDIS_URL: redis.url, REDIS_TIMEOUT_MS: '200' })
+  const timed = async (sub: string) => {
+    const started = performance.now()
+    const res = await app.inject({ url: path(), headers: as(sub) })
+    return { status: res.statusCode, ms: performance.now() - started }
+  }
+
+  t.same(await statuses(app, MAX + 1, () => ({ url: path(), headers: as(ownerId) })), [...Array(MAX).fill(200), 429], 'limited while Redis is up')
+
+  await redis.stop()
+  const whileDown = await Promise.all(Array.from({ length: 30 }, () => timed(ownerId)))
+  t.same(whileDown.map((r) => r.status), Array(30).fill(200), 'Redis stopped: served, unlimited (fail open)')
+  t.ok(Math.max(...whileDown.map((r) => r.ms)) < 2000, 'no request waits on the dead Redis')
+  const failureLines = logs.filter((line) => line.includes('is failing')).length
+  t.ok(failureLines >= 1 && failureLines <= 3, `the outage is logged, not once per request (${failureLines} lines)`)
+
+  await redis.start()
+  await waitFor(() => app.redis.status === 'ready')
+  const user = id('u')
+  t.same(await statuses(app, MAX + 1, () => ({ url: path(), headers: as(user) })), [...Array(MAX).fill(404), 429], 'Redis back: limiting resumed by itself')
+
+  redis.freeze()
+  try {
+    const frozen = await Promise.all(Array.from({ length: 10 }, () => timed(ownerId)))
+    t.same(frozen.map((r) => r.status), Array(10).fill(200), 'Redis frozen: served after the command timeout')
+    t.ok(Math.max(...frozen.map((r) => r.ms)) < 2000, 'each request waited at most about REDIS_TIMEOUT_MS')
+  } finally {
+    redis.thaw()
+  }
+})
+
+async function waitFor (condition: () => boolean, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not reached')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+t.test('the service starts while Redis is down, and serves unlimited (forced: Redis on a closed port)', async (t) => {
+  const { app } = await limited(t, { REDIS_URL: 'redis://127.0.0.1:1' })
+  t.same(await statuses(app, MAX + 2, () => ({ url: path(), headers: as(ownerId) })), Array(MAX + 2).fill(200))
+})
