@@ -5,7 +5,7 @@ import { trustedProxies, type Config } from './config.js'
 import { loggerOptions, type LogOptions } from './logger.js'
 import authPlugin from './plugins/auth.js'
 import databasePlugin from './plugins/database.js'
-import errorsPlugin from './plugins/errors.js'
+import errorsPlugin, { frameworkErrorHandler } from './plugins/errors.js'
 import openapiPlugin from './plugins/openapi.js'
 import redisPlugin from './plugins/redis.js'
 import storagePlugin from './plugins/storage.js'
@@ -38,6 +38,7 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors: frameworkErrorHandler,
     // Unknown body properties are refused (400), not silently dropped: a
     // typo in a field name must not pass unnoticed.
     ajv: { customOptions: { removeAdditional: false } }

@@ -29,8 +29,9 @@ export const ConfigSchema = Type.Object({
   S3_FORCE_PATH_STYLE: Type.Boolean({ default: false }),
   S3_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1 })),
   S3_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1 })),
-  // Empty, or ends with "/": the key layout is "<prefix><dialogId>/<attachmentId>".
-  S3_KEY_PREFIX: Type.String({ pattern: '^$|^[A-Za-z0-9!_.*()-][A-Za-z0-9!_.*()/-]*/$', default: 'attachments/' }),
+  // Ends with "/": the key layout is "<prefix><dialogId>/<attachmentId>", and
+  // the orphan sweep lists exactly this prefix.
+  S3_KEY_PREFIX: Type.String({ pattern: '^[A-Za-z0-9!_.*()-][A-Za-z0-9!_.*()/-]*/$', default: 'attachments/' }),
   S3_CHECKSUMS: ChecksumMode,
   S3_CONNECT_TIMEOUT_MS: Milliseconds(3_000),
   S3_REQUEST_TIMEOUT_MS: Milliseconds(15_000),

@@ -25,7 +25,8 @@ export default fp<{ config: Config }>(async function authPlugin (app, { config }
     secret: algorithms[0] === 'HS256' ? key : { public: key },
     verify: {
       algorithms,
-      requiredClaims: ['exp'],
+      // fast-jwt checks iss/aud only when present: require them when configured.
+      requiredClaims: ['exp', ...(config.JWT_ISSUER ? ['iss'] : []), ...(config.JWT_AUDIENCE ? ['aud'] : [])],
       ...(config.JWT_ISSUER ? { allowedIss: config.JWT_ISSUER } : {}),
       ...(config.JWT_AUDIENCE ? { allowedAud: config.JWT_AUDIENCE } : {}),
       cache: 10_000

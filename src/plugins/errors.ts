@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import { RouteNotFoundError, type WithHeaders } from '../errors.js'
+import { ERROR_CACHE_CONTROL, securityHeaders } from '../http/security-headers.js'
 
 export interface ErrorBody {
   statusCode: number
@@ -36,6 +37,24 @@ export default fp(async function errorsPlugin (app) {
     return reply.code(404).send(errorBody(error))
   })
 }, { name: 'errors', fastify: '5.x' })
+
+/**
+ * Errors Fastify raises before routing (a path parameter over the length
+ * limit, bad percent-encoding). Their default answers are a 414 labelled
+ * "Bad Request" and a message that repeats the raw URL, query token
+ * included. Here they are a plain 400; under /v1 they are the browser
+ * route's one 404, like any other malformed id.
+ */
+export function frameworkErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  request.log.info({ code: error.code }, 'request rejected before routing')
+  if (request.url.startsWith('/v1/')) {
+    reply.code(404)
+      .headers({ ...securityHeaders(reply.server.config), 'cache-control': ERROR_CACHE_CONTROL })
+      .send(shape(404, 'ATT_NOT_FOUND', 'Attachment not found'))
+    return
+  }
+  reply.code(400).send(shape(400, 'ATT_VALIDATION', 'Malformed URL or path parameter'))
+}
 
 export function errorBody (error: FastifyError): ErrorBody {
   if (error.validation) return shape(400, 'ATT_VALIDATION', error.message)

@@ -99,7 +99,9 @@ t.test('everything that is not a readable attachment is the same 404', async (t)
     ['a user without access', url(), bearer(token({ sub: 'stranger' }))],
     ['a dlg token of another dialog', url(), bearer(token({ sub: 'stranger', dlg: otherDialog }))],
     ['a service token', url(), bearer(serviceToken())],
-    ['an unknown path below /v1', `/v1/attachments/${dialogId}`, owner]
+    ['an unknown path below /v1', `/v1/attachments/${dialogId}`, owner],
+    ['a path parameter over the router\'s length limit', url('d'.repeat(201)), owner],
+    ['bad percent-encoding', `/v1/attachments/%E0%A4%A/${png.id}`, owner]
   ]
   const reference = fingerprint(await get(url(dialogId, randomUUID()), owner))
   t.equal(reference.status, 404)

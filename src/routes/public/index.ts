@@ -1,6 +1,7 @@
 // The browser API: user tokens, a shared rate limit and defensive headers on
 // every answer. Encapsulated, so none of it touches the internal API.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { ERROR_CACHE_CONTROL, securityHeaders } from '../../http/security-headers.js'
 import { errorBody } from '../../plugins/errors.js'
 import rateLimitPlugin from '../../plugins/rate-limit.js'
 import downloadRoutes, { attachmentNotFound } from './download.js'
@@ -14,12 +15,7 @@ declare module 'fastify' {
 
 const publicRoutes: FastifyPluginAsyncTypebox = async function publicRoutes (app) {
   const config = app.config
-  const securityHeaders = {
-    'x-content-type-options': 'nosniff',
-    'content-security-policy': "default-src 'none'; sandbox",
-    'cross-origin-resource-policy': config.CORP_POLICY,
-    'referrer-policy': 'no-referrer'
-  }
+  const headers = Object.entries(securityHeaders(config))
 
   app.decorateRequest('viewer', null)
   // Identify before the rate limit runs: the budget belongs to the token's
@@ -31,12 +27,11 @@ const publicRoutes: FastifyPluginAsyncTypebox = async function publicRoutes (app
   await app.register(rateLimitPlugin, { config, subject: (request) => rateLimitSubject(request.viewer) })
 
   app.addHook('onSend', async (_request, reply) => {
-    for (const [name, value] of Object.entries(securityHeaders)) {
+    for (const [name, value] of headers) {
       // The download route may relax the policy for inline images.
       if (!reply.hasHeader(name)) reply.header(name, value)
     }
-    // No error may be cached: access can be granted a moment later.
-    if (reply.statusCode >= 400) reply.header('cache-control', 'no-store')
+    if (reply.statusCode >= 400) reply.header('cache-control', ERROR_CACHE_CONTROL)
   })
 
   // Unknown paths under /v1 look like any other missing attachment.

@@ -1,0 +1,197 @@
+// loadConfig, the one schema of the service, and the process-level contract:
+// a bad environment stops the server with one line naming the variable.
+import { spawn } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { allowedTypes, ConfigError, jwtVerification, loadConfig, type ConfigInput } from '../src/config.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const SECRET = 'a-secret-of-at-least-thirty-two-chars!'
+
+type Assert = Pick<typeof t, 'type' | 'notMatch' | 'fail'>
+
+const valid = (): ConfigInput => ({
+  DATABASE_URL: 'postgres://app@db.internal:5432/attachments',
+  REDIS_URL: 'redis://cache.internal:6379',
+  S3_BUCKET: 'chat-attachments',
+  S3_REGION: 'eu-central-1',
+  JWT_SECRET: SECRET
+})
+
+/** The ConfigError message for an environment, or a failure if it loads. */
+function problem (t: Assert, env: ConfigInput): string {
+  try {
+    loadConfig(env)
+  } catch (err) {
+    t.type(err, ConfigError)
+    const message = (err as Error).message
+    t.notMatch(message, /\n/, 'one line')
+    return message
+  }
+  t.fail(`expected a ConfigError for ${JSON.stringify(env)}`)
+  return ''
+}
+
+const publicPem = (key: ReturnType<typeof generateKeyPairSync>['publicKey']) => key.export({ type: 'spki', format: 'pem' }).toString()
+const rsa = (bits: number) => publicPem(generateKeyPairSync('rsa', { modulusLength: bits }).publicKey)
+const ec = (namedCurve: string) => publicPem(generateKeyPairSync('ec', { namedCurve }).publicKey)
+
+t.test('defaults are applied', async (t) => {
+  const config = loadConfig(valid())
+  t.match(config, {
+    PORT: 3000,
+    HOST: '0.0.0.0',
+    LOG_LEVEL: 'info',
+    S3_FORCE_PATH_STYLE: false,
+    S3_KEY_PREFIX: 'attachments/',
+    ATTACHMENT_MAX_BYTES: 26_214_400
+  })
+  for (const key of ['S3_ENDPOINT', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'JWT_PUBLIC_KEY', 'JWT_ISSUER', 'JWT_AUDIENCE', 'ATTACHMENT_ALLOWED_TYPES'] as const) {
+    t.equal(config[key], undefined, `${key} stays unset`)
+  }
+  t.equal(allowedTypes(config), undefined, 'no allow-list: every type allowed')
+})
+
+t.test('numbers and booleans are coerced from strings', async (t) => {
+  const config = loadConfig({ ...valid(), PORT: '8080', ATTACHMENT_MAX_BYTES: '1048576', S3_FORCE_PATH_STYLE: 'true', LOG_LEVEL: 'debug' })
+  t.equal(config.PORT, 8080)
+  t.equal(config.ATTACHMENT_MAX_BYTES, 1_048_576)
+  t.equal(config.S3_FORCE_PATH_STYLE, true)
+  t.equal(config.LOG_LEVEL, 'debug')
+  t.equal(loadConfig({ ...valid(), S3_FORCE_PATH_STYLE: 'false' }).S3_FORCE_PATH_STYLE, false)
+})
+
+t.test('each missing required variable is named, and only it', async (t) => {
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'S3_BUCKET', 'S3_REGION']) {
+    const env = valid()
+    delete env[name]
+    const message = problem(t, env)
+    t.match(message, `${name} is required`, name)
+    for (const other of ['DATABASE_URL', 'REDIS_URL', 'S3_BUCKET', 'S3_REGION', 'JWT_SECRET'].filter((n) => n !== name)) {
+      t.notMatch(message, other, `${name}: ${other} is not blamed`)
+    }
+  }
+  const both = problem(t, { ...valid(), DATABASE_URL: undefined, REDIS_URL: undefined, PORT: 'abc' })
+  t.match(both, 'DATABASE_URL', 'every problem is on the one line')
+  t.match(both, 'REDIS_URL')
+  t.match(both, 'PORT')
+})
+
+t.test('invalid values are named', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['LOG_LEVEL', 'loud'],
+    ['S3_FORCE_PATH_STYLE', 'yes'],
+    ['DATABASE_URL', 'mysql://app@db.internal/attachments'],
+    ['REDIS_URL', 'http://cache.internal'],
+    ['S3_ENDPOINT', 'ftp://s3.internal'],
+    ['S3_KEY_PREFIX', 'attachments'],
+    ['ATTACHMENT_MAX_BYTES', '0'],
+    ['ATTACHMENT_MAX_BYTES', '1.5']
+  ]
+  for (const [name, value] of cases) {
+    const message = problem(t, { ...valid(), [name]: value })
+    t.match(message, name, `${name}=${value} is named`)
+  }
+})
+
+t.test('JWT: exactly one of JWT_SECRET and JWT_PUBLIC_KEY, and a usable key', async (t) => {
+  t.match(problem(t, { ...valid(), JWT_SECRET: undefined }), /JWT_SECRET or JWT_PUBLIC_KEY is required/, 'none')
+  t.match(problem(t, { ...valid(), JWT_PUBLIC_KEY: rsa(2048) }), /JWT_SECRET and JWT_PUBLIC_KEY are both set/, 'both')
+  t.match(problem(t, { ...valid(), JWT_SECRET: 'x'.repeat(31) }), 'JWT_SECRET', 'a secret shorter than 32 characters')
+  const withKey = (key: string) => ({ ...valid(), JWT_SECRET: undefined, JWT_PUBLIC_KEY: key })
+  t.match(problem(t, withKey('-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----')), 'JWT_PUBLIC_KEY', 'bad PEM')
+  t.match(problem(t, withKey(SECRET)), 'JWT_PUBLIC_KEY', 'a secret is not a PEM')
+  t.match(problem(t, withKey(rsa(1024))), /JWT_PUBLIC_KEY .*2048/, 'RSA-1024 is too weak')
+  t.match(problem(t, withKey(ec('P-384'))), 'JWT_PUBLIC_KEY', 'P-384 is not ES256')
+  t.match(problem(t, withKey(publicPem(generateKeyPairSync('ed25519').publicKey))), 'JWT_PUBLIC_KEY', 'Ed25519 is not supported')
+
+  const rsaPem = rsa(2048)
+  const ecPem = ec('P-256')
+  t.equal(loadConfig(withKey(rsaPem)).JWT_PUBLIC_KEY, rsaPem, 'RSA-2048 accepted')
+  t.equal(loadConfig(withKey(ecPem)).JWT_PUBLIC_KEY, ecPem, 'P-256 accepted')
+  t.same(jwtVerification({ JWT_PUBLIC_KEY: rsaPem }).algorithms, ['RS256'])
+  t.same(jwtVerification({ JWT_PUBLIC_KEY: ecPem }).algorithms, ['ES256'])
+  t.same(jwtVerification({ JWT_SECRET: SECRET }), { key: SECRET, algorithms: ['HS256'] })
+
+  const escaped = rsaPem.trim().replaceAll('\n', '\\n')
+  t.doesNotThrow(() => loadConfig(withKey(escaped)), 'PEM with literal \\n escapes accepted')
+  t.same(jwtVerification({ JWT_PUBLIC_KEY: escaped }), { key: rsaPem.trim(), algorithms: ['RS256'] }, 'and unescaped for verification')
+})
+
+t.test('S3 access key id and secret must be set together', async (t) => {
+  t.match(problem(t, { ...valid(), S3_ACCESS_KEY_ID: 'AKIA' }), /S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY/)
+  t.match(problem(t, { ...valid(), S3_SECRET_ACCESS_KEY: 'secret' }), /S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY/)
+  t.match(loadConfig({ ...valid(), S3_ACCESS_KEY_ID: 'AKIA', S3_SECRET_ACCESS_KEY: 'secret' }), { S3_ACCESS_KEY_ID: 'AKIA', S3_SECRET_ACCESS_KEY: 'secret' })
+})
+
+t.test('ATTACHMENT_ALLOWED_TYPES: media types or type/*', async (t) => {
+  const config = loadConfig({ ...valid(), ATTACHMENT_ALLOWED_TYPES: 'image/*, application/PDF,text/plain' })
+  t.same(allowedTypes(config), ['image/*', 'application/pdf', 'text/plain'], 'trimmed and lower-cased')
+  for (const value of ['png', 'image/png,', 'image/', '/png', 'image/png;q=1', 'image png/x']) {
+    const message = problem(t, { ...valid(), ATTACHMENT_ALLOWED_TYPES: value })
+    t.match(message, 'ATTACHMENT_ALLOWED_TYPES', JSON.stringify(value))
+  }
+  t.match(problem(t, { ...valid(), ATTACHMENT_ALLOWED_TYPES: 'image/png,nonsense' }), '"nonsense"', 'the bad entry is quoted')
+})
+
+t.test('empty strings count as unset', async (t) => {
+  const config = loadConfig({ ...valid(), PORT: '', S3_ENDPOINT: '', JWT_PUBLIC_KEY: '', S3_ACCESS_KEY_ID: '', ATTACHMENT_ALLOWED_TYPES: '' })
+  t.equal(config.PORT, 3000, 'default used')
+  t.equal(config.S3_ENDPOINT, undefined)
+  t.equal(config.JWT_PUBLIC_KEY, undefined, 'an empty key next to a secret is not "both set"')
+  t.equal(config.ATTACHMENT_ALLOWED_TYPES, undefined)
+  t.match(problem(t, { ...valid(), DATABASE_URL: '' }), 'DATABASE_URL is required')
+})
+
+t.test('loadConfig reads only the env it is given, never process.env', async (t) => {
+  const saved = process.env.DATABASE_URL
+  process.env.DATABASE_URL = 'postgres://from-process-env/db'
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.DATABASE_URL
+    else process.env.DATABASE_URL = saved
+  })
+  t.match(problem(t, { ...valid(), DATABASE_URL: undefined }), 'DATABASE_URL is required')
+})
+
+t.test('the subset form validates only the named variables', async (t) => {
+  const env = { DATABASE_URL: 'postgres://app@db/attachments', PORT: 'abc', LOG_LEVEL: 'loud', S3_ACCESS_KEY_ID: 'lonely' }
+  t.same(loadConfig(env, ['DATABASE_URL']), { DATABASE_URL: 'postgres://app@db/attachments' })
+  t.throws(() => loadConfig({ PORT: '80' }, ['DATABASE_URL']), /DATABASE_URL is required/)
+  t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }, ['DATABASE_URL']), /DATABASE_URL/)
+})
+
+/** Runs src/server.ts as the container would, with only PATH and the given env. */
+function runServer (env: ConfigInput): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, ...env },
+      // A server that unexpectedly starts is killed, and the exit code check fails.
+      timeout: 30_000
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk })
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+t.test('the server stops with exit code 1 and one stderr line naming the variable', async (t) => {
+  const cases: Array<[string, ConfigInput, RegExp]> = [
+    ['DATABASE_URL missing', { ...valid(), DATABASE_URL: undefined }, /DATABASE_URL is required/],
+    ['PORT invalid', { ...valid(), PORT: 'abc' }, /PORT/]
+  ]
+  for (const [name, env, expected] of cases) {
+    const { code, stdout, stderr } = await runServer(env)
+    t.equal(code, 1, `${name}: exit code`)
+    t.match(stderr, /^[^\n]+\n$/, `${name}: exactly one line on stderr`)
+    t.match(stderr, expected, `${name}: names the variable`)
+    t.notMatch(stderr, /\bat .+:\d+:\d+/, `${name}: no stack trace`)
+    t.equal(stdout, '', `${name}: nothing on stdout`)
+  }
+})
