@@ -23,7 +23,7 @@ function encodeExtValue (value: string): string {
   return out
 }
 
-/** "Résumé №1.pdf" -> "Resume _1.pdf": accents dropped, the rest replaced. */
+/** "Résumé №1 “final”.pdf" -> "Resume No1 _final_.pdf": compatibility forms, accents dropped, the rest replaced. */
 function asciiFallback (name: string): string {
   const ascii = name.normalize('NFKD').replace(COMBINING_MARKS, '')
   // Quotes and backslashes would need escaping; % would be mis-decoded by some clients.
