@@ -11,11 +11,12 @@ const MAX_DISCARD_MS = 5_000
  * bound, the connection is closed.
  */
 export function discardUnreadBody (request: IncomingMessage): void {
-  if (request.complete || request.destroyed) return
+  if (request.complete || request.readableEnded || request.destroyed) return
   let seen = 0
+  // IncomingMessage.destroy() destroys the connection it came on.
   const close = () => {
     clearTimeout(timer)
-    request.socket?.destroy()
+    request.destroy()
   }
   const timer = setTimeout(close, MAX_DISCARD_MS).unref()
   request.unpipe()
