@@ -54,6 +54,11 @@ export const ConfigSchema = Type.Object({
   // Comma list of proxy addresses or CIDRs whose X-Forwarded-For is believed.
   TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
 
+  // Cleanup CronJob: staged uploads older than this are deleted (30m, 24h, 7d).
+  CLEANUP_STALE_AFTER: Type.String({ pattern: '^[1-9][0-9]{0,5}[smhd]$', default: '24h' }),
+  // Backfill: the main app's database holding the legacy JSON (default: DATABASE_URL).
+  LEGACY_DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+
   ATTACHMENT_MAX_BYTES: Type.Integer({ minimum: 1, maximum: 5 * 1024 ** 4, default: 26_214_400 }),
   ATTACHMENT_ALLOWED_TYPES: Type.Optional(Type.String({ minLength: 1 }))
 })

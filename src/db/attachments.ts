@@ -1,6 +1,6 @@
 // Queries on chat_attachment. Every state change is a single conditional
 // statement, so concurrent requests are resolved by Postgres row locks.
-import { and, asc, eq, inArray, sql } from 'drizzle-orm'
+import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm'
 import { LinkConflictError, NotFoundError } from '../errors.js'
 import type { Db } from './client.js'
 import { chatAttachment, type AttachmentRow, type NewAttachmentRow } from './schema.js'
@@ -14,16 +14,17 @@ export function createAttachmentRepository (db: Db) {
       return inserted!
     },
 
+    /** A row being deleted no longer exists for readers. */
     async findInDialog (dialogId: string, id: string): Promise<AttachmentRow | undefined> {
       const [row] = await db.select().from(chatAttachment)
-        .where(and(eq(chatAttachment.dialogId, dialogId), eq(chatAttachment.id, id)))
+        .where(and(eq(chatAttachment.dialogId, dialogId), eq(chatAttachment.id, id), ne(chatAttachment.status, 'DELETING')))
         .limit(1)
       return row
     },
 
     async listByMessage (dialogId: string, messageId: string): Promise<AttachmentRow[]> {
       return db.select().from(chatAttachment)
-        .where(and(eq(chatAttachment.messageId, messageId), eq(chatAttachment.dialogId, dialogId)))
+        .where(and(eq(chatAttachment.messageId, messageId), eq(chatAttachment.dialogId, dialogId), eq(chatAttachment.status, 'LINKED')))
         .orderBy(asc(chatAttachment.createdAt), asc(chatAttachment.id))
     },
 

@@ -4,7 +4,10 @@ import { sql } from 'drizzle-orm'
 import { bigint, check, index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 
 // Exported so drizzle-kit sees it and emits CREATE TYPE.
-export const attachmentStatus = pgEnum('attachment_status', ['UPLOADED', 'LINKED'])
+// UPLOADED (staged) -> LINKED (on a message); either -> DELETING while its
+// object is being removed (cleanup, DELETE): no link can pass that state,
+// and a run that dies in it is finished by the next cleanup.
+export const attachmentStatus = pgEnum('attachment_status', ['UPLOADED', 'LINKED', 'DELETING'])
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: 'date' })
 
@@ -29,14 +32,18 @@ export const chatAttachment = pgTable('chat_attachment', {
   etag: text('etag').notNull(),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
   linkedAt: timestamptz('linked_at'),
-  lastModified: timestamptz('last_modified').notNull().defaultNow()
+  lastModified: timestamptz('last_modified').notNull().defaultNow(),
+  // The id an imported attachment had in the main app's JSON (backfill).
+  legacyId: text('legacy_id')
 }, (t) => [
   index('chat_attachment_dialog_id_id_idx').on(t.dialogId, t.id),
   index('chat_attachment_status_created_at_idx').on(t.status, t.createdAt),
   // Leads with message_id, so it also serves "the attachments of a message";
   // a separate message_id index would only cost writes.
   uniqueIndex('chat_attachment_message_id_storage_key_idx').on(t.messageId, t.storageKey),
-  check('chat_attachment_linked_has_message', sql`(${t.status} = 'LINKED') = (${t.messageId} IS NOT NULL)`),
+  // LINKED rows have a message, UPLOADED rows none; DELETING keeps what it had.
+  check('chat_attachment_linked_has_message', sql`${t.status} <> 'LINKED' OR ${t.messageId} IS NOT NULL`),
+  check('chat_attachment_staged_has_no_message', sql`${t.status} <> 'UPLOADED' OR ${t.messageId} IS NULL`),
   check('chat_attachment_size_not_negative', sql`${t.sizeBytes} >= 0`),
   check('chat_attachment_sha256_hex', sql`${t.sha256} ~ '^[0-9a-f]{64}$'`)
 ])

@@ -2,11 +2,13 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { createAttachmentRepository, type AttachmentRepository } from '../db/attachments.js'
 import { createDatabase, type Database } from '../db/client.js'
+import { createLifecycleRepository, type LifecycleRepository } from '../db/lifecycle.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     database: Database
     attachments: AttachmentRepository
+    lifecycle: LifecycleRepository
   }
 }
 
@@ -16,5 +18,6 @@ export default fp<{ config: Config }>(async function databasePlugin (app, { conf
   const database = createDatabase(config)
   app.decorate('database', database)
   app.decorate('attachments', createAttachmentRepository(database.db))
+  app.decorate('lifecycle', createLifecycleRepository(database.db))
   app.addHook('onClose', () => database.close())
 }, { name: 'database', fastify: '5.x' })

@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { invalidToken, insufficientScope, missingToken } from '../../errors.js'
 import { bearerToken, hasScope, WRITE_SCOPE, type TokenClaims } from '../../plugins/auth.js'
 import { discardUnreadBody } from '../discard-unread-body.js'
+import deleteRoutes from './delete.js'
 import linkRoutes from './link.js'
 import readRoutes from './read.js'
 import uploadRoutes from './upload.js'
@@ -27,6 +28,7 @@ const internalRoutes: FastifyPluginAsyncTypebox = async function internalRoutes 
 
   await app.register(uploadRoutes)
   await app.register(linkRoutes)
+  await app.register(deleteRoutes)
   // Reads get entity tags and 304s; @fastify/etag hashes the JSON it sends.
   await app.register(async function reads (scope) {
     await scope.register(fastifyEtag)

@@ -1,0 +1,133 @@
+// Backfill entrypoint: `node dist/cli/backfill.js [flags]`. Imports legacy
+// attachments from LEGACY_DATABASE_URL (default DATABASE_URL). Prints
+// progress on a terminal and always one final JSON summary line.
+// Exit 0: done or skipped (another run holds the lock); 1: an item or the
+// run failed; 2: bad flags, configuration or legacy table/column names.
+import { createWriteStream, type WriteStream } from 'node:fs'
+import { once } from 'node:events'
+import { parseArgs } from 'node:util'
+import postgres from 'postgres'
+import { ConfigError, loadConfig } from '../config.js'
+import { createDatabase } from '../db/client.js'
+import { runBackfill } from '../jobs/backfill.js'
+import { DEFAULT_LEGACY_SCHEMA, LegacySchemaError, type LegacySchema } from '../jobs/legacy-source.js'
+import { createS3Storage } from '../storage/s3.js'
+
+const SCHEMA_FLAGS: Record<string, keyof LegacySchema> = {
+  'messages-table': 'messagesTable',
+  'dialogs-table': 'dialogsTable',
+  'message-id-column': 'messageId',
+  'message-dialog-column': 'messageDialogId',
+  'message-created-column': 'messageCreatedAt',
+  'attachments-column': 'attachments',
+  'dialog-id-column': 'dialogId',
+  'dialog-owner-column': 'dialogOwner'
+}
+
+const USAGE = `Usage: backfill [options]
+  --after <id>            resume after this message id (the summary's lastCursor)
+  --batch-size <n>        messages per batch (default 200)
+  --concurrency <n>       objects hashed at once (default 4)
+  --dry-run               write nothing; report what would be imported
+  --mapping-file <path>   NDJSON {legacyId,id,messageId,dialogId,storageKey} per
+                          imported (or already imported) attachment; overwritten
+  --report-file <path>    NDJSON {messageId,index,reason,path,detail} per skipped entry
+${Object.entries(SCHEMA_FLAGS).map(([flag, key]) => `  --${flag} <name>`.padEnd(26) + `default "${DEFAULT_LEGACY_SCHEMA[key]}"`).join('\n')}
+  --help                  this text`
+
+class UsageError extends Error {}
+
+function count (name: string, value: string | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) throw new UsageError(`--${name} must be an integer from 1 to ${max}`)
+  return Number(value)
+}
+
+function ndjson (path: string | undefined): { write: (line: object) => void, close: () => Promise<void> } {
+  if (!path) return { write: () => {}, close: async () => {} }
+  const stream: WriteStream = createWriteStream(path, { flags: 'w' })
+  return {
+    write: (line) => { stream.write(`${JSON.stringify(line)}\n`) },
+    close: async () => {
+      stream.end()
+      await once(stream, 'finish')
+    }
+  }
+}
+
+async function main (): Promise<number> {
+  try {
+    const { values } = parseArgs({
+      args: process.argv.slice(2),
+      strict: true,
+      options: {
+        after: { type: 'string' },
+        'batch-size': { type: 'string' },
+        concurrency: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        'mapping-file': { type: 'string' },
+        'report-file': { type: 'string' },
+        help: { type: 'boolean', default: false },
+        ...Object.fromEntries(Object.keys(SCHEMA_FLAGS).map((flag) => [flag, { type: 'string' as const }]))
+      }
+    })
+    if (values.help) {
+      process.stdout.write(`${USAGE}\n`)
+      return 0
+    }
+    const schema = { ...DEFAULT_LEGACY_SCHEMA }
+    for (const [flag, key] of Object.entries(SCHEMA_FLAGS)) {
+      const value = (values as Record<string, unknown>)[flag]
+      if (typeof value === 'string') {
+        if (!/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/.test(value)) throw new UsageError(`--${flag} must be an identifier`)
+        schema[key] = value
+      }
+    }
+    const config = loadConfig(process.env, [
+      'DATABASE_URL', 'DATABASE_POOL_MAX', 'DATABASE_STATEMENT_TIMEOUT_MS', 'LEGACY_DATABASE_URL', 'S3_BUCKET', 'S3_REGION', 'S3_ENDPOINT',
+      'S3_FORCE_PATH_STYLE', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_CHECKSUMS', 'S3_CONNECT_TIMEOUT_MS', 'S3_REQUEST_TIMEOUT_MS',
+      'S3_SOCKET_TIMEOUT_MS', 'S3_MAX_SOCKETS'
+    ])
+    const options = {
+      schema,
+      batchSize: count('batch-size', values['batch-size'] as string | undefined, 200, 10_000),
+      concurrency: count('concurrency', values.concurrency as string | undefined, 4, 64),
+      dryRun: values['dry-run'] as boolean,
+      ...(typeof values.after === 'string' ? { after: values.after } : {})
+    }
+    const mapping = ndjson(options.dryRun ? undefined : values['mapping-file'] as string | undefined)
+    const report = ndjson(values['report-file'] as string | undefined)
+    const database = createDatabase(config, { max: 2, applicationName: 'chat-attachments:backfill' })
+    const legacy = config.LEGACY_DATABASE_URL ? postgres(config.LEGACY_DATABASE_URL, { max: 2, onnotice: () => {} }) : database.sql
+    const storage = createS3Storage(config)
+    try {
+      const summary = await runBackfill({ legacy, database, databaseUrl: config.DATABASE_URL, storage }, {
+        ...options,
+        onMapping: mapping.write,
+        onReport: report.write,
+        onProgress: process.stderr.isTTY ? (s) => process.stderr.write(`backfill: ${s.messagesScanned} messages, ${s.imported} imported, cursor ${s.lastCursor}\n`) : undefined
+      })
+      if (summary.alreadyRunning) process.stderr.write('backfill skipped: another run holds the lock\n')
+      if (summary.error) process.stderr.write(`backfill stopped: ${summary.error}\n`)
+      process.stdout.write(`${JSON.stringify(summary)}\n`)
+      return summary.failed > 0 || summary.error ? 1 : 0
+    } finally {
+      await Promise.all([mapping.close(), report.close()])
+      if (legacy !== database.sql) await legacy.end({ timeout: 5 })
+      await database.close()
+      storage.destroy()
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`)
+      return 2
+    }
+    if (err instanceof UsageError || err instanceof LegacySchemaError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`)
+      return 2
+    }
+    throw err
+  }
+}
+
+process.exitCode = await main()
