@@ -22,6 +22,9 @@ export function createLifecycleRepository (db: Db) {
      * Claims up to `limit` staged rows created before `cutoff`, oldest first.
      * SKIP LOCKED passes over rows a link is changing right now; the link
      * wins those, and a claimed row fails any later link with 409.
+     * The candidates are collected once into an array: as `id IN (SELECT ...
+     * LIMIT n FOR UPDATE SKIP LOCKED)` the planner may pick a nested-loop
+     * semi-join that rescans the subquery per row and claims them all.
      */
     async claimStale (cutoff: Date, limit: number): Promise<Claimed[]> {
       const candidates = db.select({ id: chatAttachment.id }).from(chatAttachment)
@@ -31,7 +34,7 @@ export function createLifecycleRepository (db: Db) {
         .for('update', { skipLocked: true })
       return db.update(chatAttachment)
         .set({ status: 'DELETING' })
-        .where(and(inArray(chatAttachment.id, candidates), eq(chatAttachment.status, 'UPLOADED')))
+        .where(and(sql`${chatAttachment.id} = ANY(ARRAY${candidates})`, eq(chatAttachment.status, 'UPLOADED')))
         .returning(claimedColumns)
     },
 

@@ -1,6 +1,8 @@
 // Looks into the test bucket directly, to prove what a request left behind.
-import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
+import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { createHash } from 'node:crypto'
+import { utimes } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import type { TestS3 } from './s3-server.js'
 
@@ -50,4 +52,23 @@ export async function objectDigest (s3: TestS3, key: string): Promise<{ sha256: 
   } finally {
     client.destroy()
   }
+}
+
+/** Stores an object directly, as a crashed upload or a legacy system would leave it. */
+export async function putObject (s3: TestS3, key: string, body: Buffer | string): Promise<void> {
+  const client = bucketClient(s3)
+  try {
+    await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body }))
+  } finally {
+    client.destroy()
+  }
+}
+
+/**
+ * Makes an object look `ageMs` old: the test server reports the data file's
+ * modification time as LastModified, so this is what an old object is.
+ */
+export async function ageObject (s3: TestS3, key: string, ageMs: number): Promise<void> {
+  const when = new Date(Date.now() - ageMs)
+  await utimes(join(s3.directory, s3.bucket, `${key}._S3rver_object`), when, when)
 }

@@ -1,6 +1,9 @@
 // An HTTP proxy between the service and the test S3 server. It counts the
 // requests S3 receives (to prove "no S3 call") and can misbehave on demand:
-// hang without answering, or cut a response off mid-body.
+// hang without answering, cut a response off mid-body, answer slowly, or
+// refuse to delete chosen keys in a DeleteObjects request (the other keys
+// are deleted for real, and the answer reports the chosen ones as
+// AccessDenied, exactly as S3 reports a partial failure).
 import { createServer, request, type IncomingMessage } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 
@@ -13,6 +16,10 @@ export interface S3Proxy {
   mode: ProxyMode
   /** In 'cut' mode, bytes of a response body sent before the connection is cut. */
   cutAfterBytes: number
+  /** Added before every request is forwarded. */
+  delayMs: number
+  /** Keys that DeleteObjects refuses to delete. */
+  readonly failKeys: Set<string>
   /** Requests for object bytes (GET on a key), the ones that cost. */
   objectGets (): number
   reset (): void
@@ -25,6 +32,8 @@ export async function startS3Proxy (target: () => string): Promise<S3Proxy> {
     seen: [],
     mode: 'pass',
     cutAfterBytes: 64 * 1024,
+    delayMs: 0,
+    failKeys: new Set(),
     endpoint: '',
     objectGets: () => state.seen.filter((r) => r.method === 'GET' && /^\/[^/?]+\/[^?]+/.test(r.url)).length,
     reset: () => { state.seen.length = 0 },
@@ -34,9 +43,14 @@ export async function startS3Proxy (target: () => string): Promise<S3Proxy> {
     }
   }
 
-  const server = createServer((req, res) => {
+  const server = createServer(async (req, res) => {
     state.seen.push({ method: req.method ?? '', url: req.url ?? '', ...(req.headers.range ? { range: req.headers.range } : {}) })
     if (state.mode === 'hang') return
+    if (state.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.delayMs))
+    if (req.method === 'POST' && /^\/[^/?]+\/?\?delete/.test(req.url ?? '') && state.failKeys.size > 0) {
+      await partialDelete(req, res)
+      return
+    }
     const mode = state.mode
     const upstream = request(`${target()}${req.url}`, { method: req.method, headers: req.headers }, (answer: IncomingMessage) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers)
@@ -60,6 +74,29 @@ export async function startS3Proxy (target: () => string): Promise<S3Proxy> {
     upstream.on('error', () => res.socket?.destroy())
     req.pipe(upstream)
   })
+  /** DeleteObjects with the keys in failKeys refused; the rest deleted one by one. */
+  async function partialDelete (req: IncomingMessage, res: import('node:http').ServerResponse) {
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const keys = [...Buffer.concat(chunks).toString().matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unescapeXml(m[1]!))
+    const bucket = (req.url ?? '').split('/')[1]!.split('?')[0]!
+    const parts: string[] = []
+    for (const key of keys) {
+      if (state.failKeys.has(key)) {
+        parts.push(`<Error><Key>${escapeXml(key)}</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`)
+        continue
+      }
+      await new Promise<void>((resolve, reject) => {
+        const del = request(`${target()}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`, { method: 'DELETE' }, (answer) => { answer.resume(); answer.on('end', resolve) })
+        del.on('error', reject)
+        del.end()
+      })
+      parts.push(`<Deleted><Key>${escapeXml(key)}</Key></Deleted>`)
+    }
+    res.writeHead(200, { 'content-type': 'application/xml' })
+    res.end(`<?xml version="1.0" encoding="UTF-8"?><DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.join('')}</DeleteResult>`)
+  }
+
   server.on('connection', (socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
@@ -68,3 +105,7 @@ export async function startS3Proxy (target: () => string): Promise<S3Proxy> {
   Object.defineProperty(state, 'endpoint', { value: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })
   return state
 }
+
+const XML_ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'" }
+const unescapeXml = (text: string) => text.replace(/&(amp|lt|gt|quot|apos);/g, (entity) => XML_ENTITIES[entity]!)
+const escapeXml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)

@@ -1,0 +1,182 @@
+// The cleanup job against real Postgres and S3: what goes, what stays, and
+// that no interleaving with links leaves a LINKED row without its object.
+import { setTimeout as sleep } from 'node:timers/promises'
+import t, { type Test } from 'tap'
+import { runCleanup, type CleanupOptions } from '../../src/jobs/cleanup.js'
+import { auth, build, id, setup } from '../helper.js'
+import { stage } from '../support/attachments.js'
+import { ageObject, listKeys, putObject } from '../support/bucket.js'
+import { startS3Proxy } from '../support/s3-proxy.js'
+
+const HOUR = 3_600_000
+const DAY = 24 * HOUR
+const ctx = await setup(t)
+const proxy = await startS3Proxy(() => ctx.s3.endpoint)
+t.teardown(() => proxy.close())
+const { app } = await build(t, ctx, { S3_ENDPOINT: proxy.endpoint })
+const deps = { database: app.database, databaseUrl: ctx.databaseUrl, storage: app.storage, keyPrefix: 'attachments/' }
+const clean = (options: Partial<CleanupOptions> = {}) =>
+  runCleanup(deps, { olderThanMs: DAY, dryRun: false, orphans: false, batchSize: 500, ...options })
+
+interface Item { id: string, key: string, size: number }
+
+/** Uploads through the API, optionally links, then backdates the row. */
+async function item (dialogId: string, ageMs: number, options: { content?: string, link?: boolean } = {}): Promise<Item> {
+  const staged = await stage(app, dialogId, options.content ?? `content ${Math.random()}`)
+  if (options.link) {
+    await app.inject({ method: 'POST', url: `/internal/v1/dialogs/${dialogId}/attachments/link`, headers: auth(), payload: { messageId: id('m'), attachmentIds: [staged.id] } })
+  }
+  await ctx.sql`UPDATE chat_attachment SET created_at = now() - ${ageMs / 1000} * interval '1 second' WHERE id = ${staged.id}`
+  return { id: staged.id, key: `attachments/${dialogId}/${staged.id}`, size: staged.size }
+}
+
+async function statusOf (attachmentId: string): Promise<string | undefined> {
+  const [row] = await ctx.sql<Array<{ status: string }>>`SELECT status FROM chat_attachment WHERE id = ${attachmentId}`
+  return row?.status
+}
+
+/** Every test starts from an empty table and bucket. */
+async function reset () {
+  await ctx.sql`DELETE FROM chat_attachment`
+  const keys = await listKeys(ctx.s3)
+  if (keys.length > 0) await app.storage.deleteMany(keys)
+}
+
+async function assertGone (t: Test, items: Item[], label: string) {
+  const keys = new Set(await listKeys(ctx.s3))
+  for (const { id: itemId, key } of items) {
+    t.equal(await statusOf(itemId), undefined, `${label}: row gone`)
+    t.notOk(keys.has(key), `${label}: object gone`)
+  }
+}
+
+async function assertKept (t: Test, items: Item[], label: string, status?: string) {
+  const keys = new Set(await listKeys(ctx.s3))
+  for (const { id: itemId, key } of items) {
+    t.ok(await statusOf(itemId), `${label}: row kept`)
+    if (status) t.equal(await statusOf(itemId), status, `${label}: ${status}`)
+    t.ok(keys.has(key), `${label}: object kept`)
+  }
+}
+
+t.test('a dry run changes nothing and reports what would go', async (t) => {
+  await reset()
+  const dialogId = id('d')
+  const stale = [await item(dialogId, 2 * DAY), await item(dialogId, 3 * DAY)]
+  const fresh = [await item(dialogId, HOUR)]
+  const linked = [await item(dialogId, 2 * DAY, { link: true })]
+  const summary = await clean({ dryRun: true })
+  t.match(summary, { dryRun: true, staleFound: 2, deleted: 0, failed: 0, orphansFound: 0, orphansDeleted: 0, bytesFreed: stale[0]!.size + stale[1]!.size })
+  t.notOk('alreadyRunning' in summary)
+  await assertKept(t, stale, 'stale', 'UPLOADED')
+  await assertKept(t, [...fresh, ...linked], 'fresh and linked')
+})
+
+t.test('stale staged rows and their objects go; fresh and LINKED ones stay', async (t) => {
+  await reset()
+  const dialogId = id('d')
+  const stale = [await item(dialogId, 2 * DAY), await item(dialogId, 25 * HOUR)]
+  const fresh = [await item(dialogId, 23 * HOUR)]
+  const linked = [await item(dialogId, 10 * DAY, { link: true })]
+  const summary = await clean()
+  t.match(summary, { dryRun: false, staleFound: 2, deleted: 2, failed: 0, bytesFreed: stale[0]!.size + stale[1]!.size })
+  t.ok(summary.durationMs >= 0)
+  await assertGone(t, stale, 'stale')
+  await assertKept(t, fresh, 'fresh', 'UPLOADED')
+  await assertKept(t, linked, 'linked', 'LINKED')
+})
+
+t.test('--batch-size and --max-items bound the work; the next run goes on', async (t) => {
+  await reset()
+  const dialogId = id('d')
+  const stale = await Promise.all(Array.from({ length: 7 }, () => item(dialogId, 2 * DAY)))
+  const first = await clean({ batchSize: 3, maxItems: 5 })
+  t.match(first, { staleFound: 5, deleted: 5 })
+  const [left] = await ctx.sql<Array<{ n: number }>>`SELECT count(*)::int AS n FROM chat_attachment WHERE status = 'UPLOADED'`
+  t.equal(left!.n, 2)
+  t.match(await clean({ batchSize: 3 }), { staleFound: 2, deleted: 2 })
+  await assertGone(t, stale, 'all seven')
+})
+
+t.test('storage refusing some keys keeps exactly those rows, and the next run finishes them (forced: proxy refuses the keys)', async (t) => {
+  await reset()
+  const dialogId = id('d')
+  const items = await Promise.all(Array.from({ length: 5 }, () => item(dialogId, 2 * DAY)))
+  const refused = items.slice(0, 2)
+  for (const { key } of refused) proxy.failKeys.add(key)
+  try {
+    t.match(await clean(), { staleFound: 5, deleted: 3, failed: 2 })
+  } finally {
+    proxy.failKeys.clear()
+  }
+  await assertGone(t, items.slice(2), 'deleted')
+  await assertKept(t, refused, 'refused', 'DELETING')
+  const linkAttempt = await app.inject({ method: 'POST', url: `/internal/v1/dialogs/${dialogId}/attachments/link`, headers: auth(), payload: { messageId: 'm-late', attachmentIds: [refused[0]!.id] } })
+  t.equal(linkAttempt.statusCode, 409, 'a kept row cannot be linked any more')
+
+  t.match(await clean(), { staleFound: 2, deleted: 2, failed: 0 }, 'the next run picks them up')
+  await assertGone(t, refused, 'refused, later')
+})
+
+t.test('links racing cleanup, 300 times: never a LINKED row without its object', async (t) => {
+  await reset()
+  const outcomes = { linked: 0, cleaned: 0 }
+  for (let round = 0; round < 300; round++) {
+    const dialogId = id('d')
+    const it = await item(dialogId, 2 * DAY)
+    // A small random head start for the link, so both interleavings occur.
+    const link = async () => {
+      await sleep(Math.random() * 15)
+      return app.inject({ method: 'POST', url: `/internal/v1/dialogs/${dialogId}/attachments/link`, headers: auth(), payload: { messageId: 'm', attachmentIds: [it.id] } })
+    }
+    const [linkResult] = await Promise.all([link(), clean()])
+    const status = await statusOf(it.id)
+    const object = await app.storage.head(it.key)
+    if (status === 'LINKED') {
+      outcomes.linked++
+      if (!object) t.fail(`round ${round}: LINKED without its object`)
+      if (linkResult.statusCode !== 200) t.fail(`round ${round}: linked, yet the link answered ${linkResult.statusCode}`)
+    } else {
+      outcomes.cleaned++
+      if (status !== undefined) t.fail(`round ${round}: row left in ${status}`)
+      if (object) t.fail(`round ${round}: object left without a row`)
+      if (![404, 409].includes(linkResult.statusCode)) t.fail(`round ${round}: the losing link answered ${linkResult.statusCode}`)
+    }
+  }
+  t.equal(outcomes.linked + outcomes.cleaned, 300, `every round consistent (${outcomes.linked} linked, ${outcomes.cleaned} cleaned)`)
+  t.ok(outcomes.linked > 0 && outcomes.cleaned > 0, `both orders happened (${JSON.stringify(outcomes)})`)
+})
+
+t.test('orphan sweep: old objects without a row go; new ones, referenced ones and others stay', async (t) => {
+  await reset()
+  const dialogId = id('d')
+  const oldOrphan = `attachments/${dialogId}/${crypto.randomUUID()}`
+  const newOrphan = `attachments/${dialogId}/${crypto.randomUUID()}`
+  const outside = `legacy/${crypto.randomUUID()}`
+  for (const key of [oldOrphan, newOrphan, outside]) await putObject(ctx.s3, key, 'orphan bytes')
+  await ageObject(ctx.s3, oldOrphan, 2 * DAY)
+  await ageObject(ctx.s3, outside, 2 * DAY)
+  const referenced = await item(dialogId, HOUR, { link: true })
+  await ageObject(ctx.s3, referenced.key, 2 * DAY)
+
+  t.match(await clean({ orphans: true, dryRun: true }), { orphansFound: 1, orphansDeleted: 0, bytesFreed: 12 }, 'dry run')
+  t.ok((await listKeys(ctx.s3)).includes(oldOrphan), 'the dry run deleted nothing')
+  t.match(await clean({ orphans: true }), { orphansFound: 1, orphansDeleted: 1, bytesFreed: 12, failed: 0 })
+  const keys = await listKeys(ctx.s3)
+  t.notOk(keys.includes(oldOrphan), 'the old orphan went')
+  t.ok(keys.includes(newOrphan), 'a new object without a row (an upload in flight) stays')
+  t.ok(keys.includes(outside), 'objects outside S3_KEY_PREFIX are never touched')
+  t.ok(keys.includes(referenced.key), 'an object with a row stays')
+})
+
+t.test('orphans across pages of the listing', async (t) => {
+  await reset()
+  const dialogId = id('d')
+  const orphans = Array.from({ length: 7 }, () => `attachments/${dialogId}/${crypto.randomUUID()}`)
+  for (const key of orphans) {
+    await putObject(ctx.s3, key, 'x')
+    await ageObject(ctx.s3, key, 2 * DAY)
+  }
+  t.match(await clean({ orphans: true, batchSize: 3 }), { orphansFound: 7, orphansDeleted: 7 })
+  t.same(await listKeys(ctx.s3, `attachments/${dialogId}/`), [])
+})
