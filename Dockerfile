@@ -18,7 +18,10 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY migrations ./migrations
-USER node
+# Numeric, so Kubernetes can verify runAsNonRoot without a runAsUser.
+USER 1000:1000
+# Stack traces point into src/ (dist/ ships its source maps).
+ENV NODE_OPTIONS=--enable-source-maps
 EXPOSE 3000
 # server.ts drains in-flight requests on SIGTERM (close-with-grace, 10 s).
 STOPSIGNAL SIGTERM
