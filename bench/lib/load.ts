@@ -1,0 +1,196 @@
+// Load generators: autocannon for throughput and latency, and slow clients
+// (node:http, a throttled consumer with small buffers) for memory under
+// backpressure, plus a sampler of another process's RSS.
+import { request } from 'node:http'
+import { createRequire } from 'node:module'
+import { Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import autocannon from 'autocannon'
+import { cpuSeconds, machineBusySeconds, processStats, tcpConnections, type ProcessStats, type TcpConnection } from './infra.js'
+
+/**
+ * autocannon 9 keeps every response body, decoded into a string
+ * (PipelinedRequestsQueue#addBody: `req.body += data`), for body checks the
+ * benchmark does not use. With 64 MiB bodies that costs a full CPU and caps
+ * it near 70 MB/s, so the 64 MiB case would measure autocannon. Bodies are
+ * dropped instead (they are checked once, by SHA-256, before the runs).
+ * Returns false when autocannon's internals changed and nothing was patched.
+ */
+export function dropResponseBodies (): boolean {
+  try {
+    const queue = createRequire(import.meta.url)('autocannon/lib/pipelinedRequestsQueue.js') as { prototype?: { addBody?: unknown } }
+    if (typeof queue.prototype?.addBody !== 'function') return false
+    queue.prototype.addBody = function addBody () {}
+    return true
+  } catch {
+    return false
+  }
+}
+
+export interface LoadCase {
+  url: string
+  headers?: Record<string, string>
+  connections: number
+  durationS: number
+  warmupS: number
+  /** The status every response should have (200, or 304 for conditional requests). */
+  expectStatus: number
+  /** Body bytes of an expected response, for MB/s. */
+  bodyBytes: number
+  /** Stop a run after this many requests (warm-up included), when smaller. */
+  maxRequests?: number
+  /** Processes whose CPU use during the measured run is reported, by name. */
+  watch?: Record<string, number[]>
+}
+
+export interface LoadFigures {
+  connections: number
+  /** Seconds actually measured. */
+  durationS: number
+  requests: number
+  reqPerSec: number
+  /** Body bytes per second of expected responses, MB = 10^6 bytes. */
+  mbPerSec: number
+  latencyP50Ms: number
+  latencyP99Ms: number
+  latencyMaxMs: number
+  expectStatus: number
+  expected: number
+  /** Responses with another status, plus connection errors and timeouts. */
+  unexpected: number
+  statusCounts: Record<string, number>
+  errors: number
+  timeouts: number
+  /** Set when maxRequests ended the run before durationS. */
+  cappedAt?: number
+  /**
+   * CPU used during the measured run, in cores (1 = one core busy): each
+   * watched process, `generator` (this process, autocannon) and `other`
+   * (everything else on the machine, which disturbs the figures).
+   */
+  cpu: Record<string, number>
+}
+
+async function cpuOf (watch: Record<string, number[]>): Promise<Record<string, number>> {
+  const groups: Record<string, number[]> = { ...watch, generator: [process.pid] }
+  // A process on another machine (or gone) counts as nothing.
+  const total = async (pids: number[]) => (await Promise.all(pids.map((pid) => cpuSeconds(pid).catch(() => 0)))).reduce((a, b) => a + b, 0)
+  const entries = await Promise.all(Object.entries(groups).map(async ([name, pids]) => [name, await total(pids)] as const))
+  return { ...Object.fromEntries(entries), machine: await machineBusySeconds() }
+}
+
+function cpuShares (before: Record<string, number>, after: Record<string, number>, seconds: number): Record<string, number> {
+  const used = Object.fromEntries(Object.entries(after).map(([name, value]) => [name, (value - (before[name] ?? 0)) / seconds]))
+  const { machine = 0, ...processes } = used
+  const ours = Object.values(processes).reduce((sum, value) => sum + value, 0)
+  return { ...processes, other: Math.max(0, machine - ours) }
+}
+
+/** A warm-up run (discarded), then the measured run. */
+export async function measure (c: LoadCase): Promise<LoadFigures> {
+  const base = { url: c.url, headers: c.headers ?? {}, connections: c.connections, timeout: 60 }
+  let measuredCap: number | undefined
+  if (c.maxRequests !== undefined) {
+    const warmupCap = Math.max(c.connections, Math.floor(c.maxRequests / 10))
+    measuredCap = Math.max(c.connections, c.maxRequests - warmupCap)
+    if (c.warmupS > 0) await autocannon({ ...base, duration: c.warmupS, maxOverallRequests: warmupCap })
+  } else if (c.warmupS > 0) {
+    await autocannon({ ...base, duration: c.warmupS })
+  }
+  const cpuBefore = await cpuOf(c.watch ?? {})
+  const result = await autocannon({ ...base, duration: c.durationS, ...(measuredCap ? { maxOverallRequests: measuredCap } : {}) })
+  const cpuAfter = await cpuOf(c.watch ?? {})
+
+  const statusCounts = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]))
+  const expected = statusCounts[String(c.expectStatus)] ?? 0
+  const responses = Object.values(statusCounts).reduce((sum, n) => sum + n, 0)
+  const duration = result.duration
+  return {
+    connections: c.connections,
+    durationS: duration,
+    requests: responses,
+    reqPerSec: responses / duration,
+    mbPerSec: (expected * c.bodyBytes) / duration / 1e6,
+    latencyP50Ms: result.latency.p50,
+    latencyP99Ms: result.latency.p99,
+    latencyMaxMs: result.latency.max,
+    expectStatus: c.expectStatus,
+    expected,
+    unexpected: responses - expected + result.errors,
+    statusCounts,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    ...(measuredCap !== undefined && responses >= measuredCap && duration < c.durationS - 0.5 ? { cappedAt: measuredCap } : {}),
+    cpu: cpuShares(cpuBefore, cpuAfter, duration)
+  }
+}
+
+export interface SlowClientResult {
+  status: number
+  bytes: number
+  /** The whole body arrived before the time was up. */
+  completed: boolean
+  /** Set when the download failed before the time was up. */
+  error?: string
+}
+
+/**
+ * One download read at about `bytesPerSecond` through buffers of
+ * `highWaterMark` bytes: the consumer pauses, so the socket stops reading
+ * and TCP pushes back on the service. Hangs up after `seconds`.
+ */
+export async function slowDownload (url: string, headers: Record<string, string>, options: {
+  seconds: number
+  bytesPerSecond: number
+  highWaterMark: number
+}): Promise<SlowClientResult> {
+  const signal = AbortSignal.timeout(options.seconds * 1000)
+  let status = 0
+  let bytes = 0
+  try {
+    const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      request(url, { headers, agent: false, signal }, resolve).once('error', reject).end()
+    })
+    status = res.statusCode ?? 0
+    const started = performance.now()
+    const sink = new Writable({
+      highWaterMark: options.highWaterMark,
+      write (chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length
+        const due = started + (bytes / options.bytesPerSecond) * 1000
+        setTimeout(callback, Math.max(0, due - performance.now()))
+      }
+    })
+    await pipeline(res, sink)
+    return { status, bytes, completed: true }
+  } catch (err) {
+    if (signal.aborted) return { status, bytes, completed: false }
+    return { status, bytes, completed: false, error: `${(err as Error).name}: ${(err as Error).message}` }
+  }
+}
+
+export interface Sample extends ProcessStats {
+  /** Milliseconds since the sampler started. */
+  t: number
+  tcp: TcpConnection[]
+}
+
+/** Reads a process's RSS, open descriptors and TCP connections every `intervalMs` until stopped. */
+export function sampleProcess (pid: number, intervalMs: number): { samples: Sample[], now: () => number, stop: () => Promise<void> } {
+  const samples: Sample[] = []
+  const started = performance.now()
+  let pending: Promise<unknown> = Promise.resolve()
+  const timer = setInterval(() => {
+    const t = performance.now() - started
+    pending = Promise.all([processStats(pid), tcpConnections(pid)])
+      .then(([stats, tcp]) => { samples.push({ t, ...stats, tcp }) }, () => {})
+  }, intervalMs)
+  return {
+    samples,
+    now: () => performance.now() - started,
+    async stop () {
+      clearInterval(timer)
+      await pending
+    }
+  }
+}
