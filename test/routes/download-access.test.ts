@@ -22,6 +22,14 @@ const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` })
 const now = () => Math.floor(Date.now() / 1000)
 const get = (path: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET') => app.inject({ method, url: path, headers })
 
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; sandbox",
+  'cross-origin-resource-policy': 'same-site',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store'
+}
+
 // What may legitimately differ between two answers: the clock and the budget.
 const VARYING = new Set(['date', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'])
 function fingerprint (res: LightMyRequestResponse) {
@@ -63,6 +71,7 @@ t.test('no token or a token that fails verification: 401 with a Bearer challenge
       t.equal(res.statusCode, 401, `${name}: 401 whether or not the attachment exists`)
       t.equal(res.headers['www-authenticate'], `Bearer realm="chat-attachments"${error ? `, error="${error}"` : ''}`, name)
       t.equal(res.json().code, 'ATT_UNAUTHORIZED')
+      t.match(res.headers, SECURITY_HEADERS, `${name}: the safety headers, and no caching`)
     }
   }
 })
@@ -105,6 +114,7 @@ t.test('everything that is not a readable attachment is the same 404', async (t)
   ]
   const reference = fingerprint(await get(url(dialogId, randomUUID()), owner))
   t.equal(reference.status, 404)
+  t.match(reference.headers, SECURITY_HEADERS, 'the safety headers, and no caching')
   t.same(JSON.parse(Buffer.from(reference.body, 'base64').toString()), { statusCode: 404, code: 'ATT_NOT_FOUND', error: 'Not Found', message: 'Attachment not found' })
   for (const [name, target, headers] of cases) {
     for (const method of ['GET', 'HEAD'] as const) {
