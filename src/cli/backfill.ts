@@ -1,9 +1,11 @@
 // Backfill entrypoint: `node dist/cli/backfill.js [flags]`. Imports legacy
 // attachments from LEGACY_DATABASE_URL (default DATABASE_URL). Prints
-// progress on a terminal and always one final JSON summary line.
+// progress on a terminal and, for every run that starts, one final JSON
+// summary line (bad flags print the usage instead).
 // Exit 0: done or skipped (another run holds the lock); 1: an item or the
 // run failed; 2: bad flags, configuration or legacy table/column names.
-import { createWriteStream, type WriteStream } from 'node:fs'
+import { createWriteStream } from 'node:fs'
+import { rename, unlink } from 'node:fs/promises'
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import postgres from 'postgres'
@@ -43,14 +45,38 @@ function count (name: string, value: string | undefined, fallback: number, max: 
   return Number(value)
 }
 
-function ndjson (path: string | undefined): { write: (line: object) => void, close: () => Promise<void> } {
-  if (!path) return { write: () => {}, close: async () => {} }
-  const stream: WriteStream = createWriteStream(path, { flags: 'w' })
+interface Ndjson {
+  write: (line: object) => void
+  /** Moves the file into place (keep) or removes it; throws a write error. */
+  finish: (keep: boolean) => Promise<void>
+}
+
+/**
+ * An NDJSON output written to a temporary file and renamed into place at the
+ * end, by a run that held the lock only: a run that skips never touches the
+ * file of the run that works. An unwritable path is a usage error.
+ */
+async function ndjson (path: string | undefined): Promise<Ndjson> {
+  if (!path) return { write: () => {}, finish: async () => {} }
+  const temporary = `${path}.${process.pid}.tmp`
+  const stream = createWriteStream(temporary)
+  let failure: Error | undefined
+  stream.on('error', (err) => { failure ??= err })
+  try {
+    await once(stream, 'open')
+  } catch (err) {
+    throw new UsageError(`cannot write ${path}: ${(err as Error).message}`)
+  }
   return {
-    write: (line) => { stream.write(`${JSON.stringify(line)}\n`) },
-    close: async () => {
-      stream.end()
-      await once(stream, 'finish')
+    write: (line) => { if (!failure) stream.write(`${JSON.stringify(line)}\n`) },
+    finish: async (keep) => {
+      if (!stream.closed) {
+        stream.end()
+        await once(stream, 'close').catch(() => {})
+      }
+      if (failure || !keep) await unlink(temporary).catch(() => {})
+      if (failure) throw new Error(`writing ${path} failed: ${failure.message}`)
+      if (keep) await rename(temporary, path)
     }
   }
 }
@@ -95,11 +121,12 @@ async function main (): Promise<number> {
       dryRun: values['dry-run'] as boolean,
       ...(typeof values.after === 'string' ? { after: values.after } : {})
     }
-    const mapping = ndjson(options.dryRun ? undefined : values['mapping-file'] as string | undefined)
-    const report = ndjson(values['report-file'] as string | undefined)
+    const mapping = await ndjson(options.dryRun ? undefined : values['mapping-file'] as string | undefined)
+    const report = await ndjson(values['report-file'] as string | undefined)
     const database = createDatabase(config, { max: 2, applicationName: 'chat-attachments:backfill' })
     const legacy = config.LEGACY_DATABASE_URL ? postgres(config.LEGACY_DATABASE_URL, { max: 2, onnotice: () => {} }) : database.sql
     const storage = createS3Storage(config)
+    let held = false
     try {
       const summary = await runBackfill({ legacy, database, databaseUrl: config.DATABASE_URL, storage }, {
         ...options,
@@ -107,12 +134,16 @@ async function main (): Promise<number> {
         onReport: report.write,
         onProgress: process.stderr.isTTY ? (s) => process.stderr.write(`backfill: ${s.messagesScanned} messages, ${s.imported} imported, cursor ${s.lastCursor}\n`) : undefined
       })
+      held = !summary.alreadyRunning
+      // Lines written so far stand even when the run stopped early: their rows exist.
+      const written = await Promise.all([mapping.finish(held), report.finish(held)]).then(() => undefined, (err: Error) => err.message)
+      if (written) summary.error ??= written
       if (summary.alreadyRunning) process.stderr.write('backfill skipped: another run holds the lock\n')
       if (summary.error) process.stderr.write(`backfill stopped: ${summary.error}\n`)
       process.stdout.write(`${JSON.stringify(summary)}\n`)
       return summary.failed > 0 || summary.error ? 1 : 0
     } finally {
-      await Promise.all([mapping.close(), report.close()])
+      if (!held) await Promise.all([mapping.finish(false), report.finish(false)]).catch(() => {})
       if (legacy !== database.sql) await legacy.end({ timeout: 5 })
       await database.close()
       storage.destroy()

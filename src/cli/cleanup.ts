@@ -1,5 +1,6 @@
 // Cleanup entrypoint for the Kubernetes CronJob: `node dist/cli/cleanup.js`.
-// Prints progress on a terminal and always one final JSON summary line.
+// Prints progress on a terminal and, for every run that starts, one final
+// JSON summary line (bad flags print the usage instead).
 // Exit 0: done or skipped (another run holds the lock); 1: an item or the
 // run failed; 2: bad flags or configuration.
 import { parseArgs } from 'node:util'

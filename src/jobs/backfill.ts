@@ -19,7 +19,7 @@ import { pipeline } from 'node:stream/promises'
 import { Writable } from 'node:stream'
 import pLimit from 'p-limit'
 import type postgres from 'postgres'
-import { inArray } from 'drizzle-orm'
+import { eq, inArray } from 'drizzle-orm'
 import { withTryAdvisoryLock } from '../db/advisory-lock.js'
 import type { Database } from '../db/client.js'
 import { chatAttachment } from '../db/schema.js'
@@ -167,7 +167,13 @@ async function importBatch (deps: BackfillDeps, options: BackfillOptions, summar
         lastModified: head.lastModified,
         legacyId: entry.legacyId ?? null
       }).onConflictDoNothing().returning({ id: chatAttachment.id })
-      if (inserted.length === 0) return skip(message, 'already_imported', where)
+      if (inserted.length === 0) {
+        // Lost a race for the key: to another message, or to a concurrent import of this one.
+        const [holder] = await db.select({ messageId: chatAttachment.messageId }).from(chatAttachment).where(eq(chatAttachment.storageKey, entry.path))
+        return holder?.messageId === message.id
+          ? skip(message, 'already_imported', where)
+          : skip(message, 'key_in_use', { ...where, detail: `used by message ${holder?.messageId ?? '(none)'}` })
+      }
       summary.imported++
       options.onMapping?.({ legacyId: entry.legacyId ?? null, id, messageId: message.id, dialogId: message.dialogId, storageKey: entry.path })
     } catch (err) {

@@ -50,9 +50,23 @@ export type ParsedAttachments =
 
 export class LegacySchemaError extends Error {}
 
+/**
+ * Checks that every configured table and column exists, and returns the
+ * message id's SQL type, so the cursor compares in the column's own order.
+ */
+export async function checkLegacySchema (sql: postgres.Sql, schema: LegacySchema): Promise<{ idType: string }> {
+  const columns: Array<[string, string]> = [
+    [schema.messagesTable, schema.messageId], [schema.messagesTable, schema.messageDialogId],
+    [schema.messagesTable, schema.messageCreatedAt], [schema.messagesTable, schema.attachments],
+    [schema.dialogsTable, schema.dialogId], [schema.dialogsTable, schema.dialogOwner]
+  ]
+  const types = await Promise.all(columns.map(([table, column]) => columnType(sql, table, column)))
+  return { idType: types[0]! }
+}
+
 /** Yields the messages after `after`, in id order, a batch at a time. */
 export async function * readLegacyMessages (sql: postgres.Sql, schema: LegacySchema, options: { after?: string, batchSize: number }): AsyncGenerator<LegacyMessage[]> {
-  const idType = await columnType(sql, schema.messagesTable, schema.messageId)
+  const { idType } = await checkLegacySchema(sql, schema)
   const m = {
     table: sql(schema.messagesTable),
     id: sql(schema.messageId),
@@ -64,7 +78,7 @@ export async function * readLegacyMessages (sql: postgres.Sql, schema: LegacySch
   for (;;) {
     const rows = await sql<Array<{ id: string, dialog_id: string, owner_id: string | null, created_ms: number, attachments: string }>>`
       SELECT m.${m.id}::text AS id, m.${m.dialogId}::text AS dialog_id, d.${sql(schema.dialogOwner)}::text AS owner_id,
-             extract(epoch FROM m.${m.createdAt})::float8 * 1000 AS created_ms, m.${m.attachments}::text AS attachments
+             floor(extract(epoch FROM m.${m.createdAt}) * 1000)::float8 AS created_ms, m.${m.attachments}::text AS attachments
         FROM ${m.table} m
         LEFT JOIN ${sql(schema.dialogsTable)} d ON d.${sql(schema.dialogId)} = m.${m.dialogId}
        WHERE m.${m.attachments} IS NOT NULL
@@ -77,7 +91,7 @@ export async function * readLegacyMessages (sql: postgres.Sql, schema: LegacySch
   }
 }
 
-/** The SQL type of a column, so the cursor compares in the column's own order. */
+/** The SQL type of a column; a LegacySchemaError when it does not exist. */
 async function columnType (sql: postgres.Sql, table: string, column: string): Promise<string> {
   const qualified = table.split('.').map((part) => `"${part.replaceAll('"', '""')}"`).join('.')
   const [row] = await sql<Array<{ type: string }>>`
