@@ -1,12 +1,10 @@
 // loadConfig, the one schema of the service, and the process-level contract:
 // a bad environment stops the server with one line naming the variable.
-import { spawn } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { allowedTypes, ConfigError, jwtVerification, loadConfig, type ConfigInput } from '../src/config.js'
+import { runEntrypoint } from './support/process.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const SECRET = 'a-secret-of-at-least-thirty-two-chars!'
 
 type Assert = Pick<typeof t, 'type' | 'notMatch' | 'fail'>
@@ -163,23 +161,8 @@ t.test('the subset form validates only the named variables', async (t) => {
   t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }, ['DATABASE_URL']), /DATABASE_URL/)
 })
 
-/** Runs src/server.ts as the container would, with only PATH and the given env. */
-function runServer (env: ConfigInput): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, ...env },
-      // A server that unexpectedly starts is killed, and the exit code check fails.
-      timeout: 30_000
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk })
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+/** Runs src/server.ts as the container would; one that starts after all is killed. */
+const runServer = (env: ConfigInput) => runEntrypoint('src/server.ts', [], env, { timeoutMs: 30_000 })
 
 t.test('the server stops with exit code 1 and one stderr line naming the variable', async (t) => {
   const cases: Array<[string, ConfigInput, RegExp]> = [

@@ -1,17 +1,14 @@
 // runMigrations and the db:migrate CLI on fresh, unmigrated databases: the
 // schema they create, idempotence, and safety when several pods start at once.
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
 import t from 'tap'
 import { LOCKS } from '../../src/db/locks.js'
 import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrate.js'
 import { BASE_DATABASE_URL } from '../helper.js'
+import { freePort, runEntrypoint } from '../support/process.js'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const journal = JSON.parse(readFileSync(`${MIGRATIONS_FOLDER}/meta/_journal.json`, 'utf8')) as { entries: Array<{ tag: string }> }
 
 type Teardown = Pick<typeof t, 'teardown'>
@@ -117,30 +114,7 @@ t.test('a run waits while another holder has the migrate lock', async (t) => {
   t.equal(await tableExists(sql), true, 'migrated once the lock was released')
 })
 
-function runCli (env: Record<string, string | undefined>): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, ...env },
-      // A CLI that never exits (postgres#925) is killed, and the exit code check fails.
-      timeout: 60_000
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk })
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
-
-async function closedPort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+const runCli = (env: Record<string, string | undefined>) => runEntrypoint('src/cli/migrate.ts', [], env)
 
 t.test('CLI: exits 0 after migrating a good DATABASE_URL', async (t) => {
   const { url, sql } = await freshDatabase(t)
@@ -151,7 +125,7 @@ t.test('CLI: exits 0 after migrating a good DATABASE_URL', async (t) => {
 })
 
 t.test('CLI: exits non-zero with a message when Postgres is unreachable (forced failure, closed port)', async (t) => {
-  const { code, stderr } = await runCli({ DATABASE_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/nothing` })
+  const { code, stderr } = await runCli({ DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/nothing` })
   t.not(code, 0)
   t.not(code, null, 'it exited by itself')
   t.match(stderr, /migration failed: .+/)

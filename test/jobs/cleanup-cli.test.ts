@@ -1,34 +1,21 @@
 // The cleanup entrypoint as the CronJob runs it: a process with flags,
 // one JSON line, documented exit codes, one run at a time, and a run killed
 // at the worst moment converging on the next.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { build, id, setup } from '../helper.js'
 import { stage } from '../support/attachments.js'
 import { listKeys } from '../support/bucket.js'
+import { startEntrypoint } from '../support/process.js'
 import { startS3Proxy } from '../support/s3-proxy.js'
 
 const ctx = await setup(t)
 const proxy = await startS3Proxy(() => ctx.s3.endpoint)
 t.teardown(() => proxy.close())
 const { app } = await build(t, ctx)
-const env = { ...ctx.env, S3_ENDPOINT: proxy.endpoint, PATH: process.env.PATH }
+const env = { ...ctx.env, S3_ENDPOINT: proxy.endpoint }
 
-interface Outcome { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }
-
-function start (args: string[]): { child: ChildProcess, done: Promise<Outcome> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/cleanup.ts', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.on('data', (chunk) => { stdout += chunk })
-  child.stderr!.on('data', (chunk) => { stderr += chunk })
-  // A run that does not exit by itself is killed and shows up as a signal.
-  const guard = setTimeout(() => child.kill('SIGKILL'), 60_000)
-  const done = new Promise<Outcome>((resolve) => child.on('exit', (code, signal) => { clearTimeout(guard); resolve({ code, signal, stdout, stderr }) }))
-  return { child, done }
-}
-
+const start = (args: string[]) => startEntrypoint('src/cli/cleanup.ts', args, env)
 const run = (args: string[]) => start(args).done
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>
 

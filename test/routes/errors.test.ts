@@ -3,10 +3,10 @@
 // retryable 503 that reveals nothing about the internals.
 import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
-import { createServer } from 'node:net'
 import type { LightMyRequestResponse } from 'fastify'
 import t from 'tap'
 import { auth, build, id, setup, token } from '../helper.js'
+import { freePort } from '../support/process.js'
 
 const ctx = await setup(t)
 const { app } = await build(t, ctx)
@@ -26,14 +26,6 @@ function errorShape (t: Assert, res: LightMyRequestResponse, status: number, nam
   t.match(body, { code: /^[A-Z][A-Z0-9_]+$/, error: String, message: String }, `${name}: field types`)
   t.notMatch(res.body, /\bat .+:\d+:\d+/, `${name}: no stack trace`)
   return body
-}
-
-async function closedPort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 t.test('unknown route: 404 in the error shape', async (t) => {
@@ -112,7 +104,7 @@ t.test('401 and 403 use the error shape too', async (t) => {
 })
 
 t.test('a request while Postgres is unreachable (forced failure, closed port): 503 with Retry-After, no internals', async (t) => {
-  const port = await closedPort()
+  const port = await freePort()
   const { app, logs } = await build(t, ctx, { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/nothing` })
   const res = await app.inject({ method: 'GET', url: `/internal/v1/dialogs/${dialogId}/attachments?messageId=m`, headers: auth() })
   const body = errorShape(t, res, 503)

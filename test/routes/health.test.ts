@@ -1,20 +1,12 @@
 // Liveness and readiness against the real dependencies; the failures are
 // forced for real: a killed S3 server and a Postgres URL on a closed port.
-import { createServer } from 'node:net'
 import t from 'tap'
 import { build, setup } from '../helper.js'
+import { freePort } from '../support/process.js'
 
 const ctx = await setup(t)
 
 /** A loopback port nothing listens on: bound once by the OS, then released. */
-async function closedPort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
 t.test('GET /health/live: 200 {status: ok}', async (t) => {
   const { app } = await build(t, ctx)
   const res = await app.inject('/health/live')
@@ -54,7 +46,7 @@ t.test('GET /health/ready with the S3 server killed (forced failure): 503 naming
 })
 
 t.test('GET /health/ready with DATABASE_URL on a closed port (forced failure): 503 naming postgres', async (t) => {
-  const port = await closedPort()
+  const port = await freePort()
   const { app } = await build(t, ctx, { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/nothing` })
   const res = await app.inject('/health/ready')
   t.equal(res.statusCode, 503)

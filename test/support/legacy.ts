@@ -1,15 +1,12 @@
 // The main app's side of the backfill: legacy objects in the test bucket
 // (outside S3_KEY_PREFIX, as the main app stored them) and the backfill CLI
 // run as a real process.
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { bucketClient } from './bucket.js'
+import { runEntrypoint, type ProcessResult } from './process.js'
 import type { TestS3 } from './s3-server.js'
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 export interface LegacyObject {
   key: string
@@ -35,30 +32,11 @@ export async function putLegacyObject (s3: TestS3, key: string, bytes: Buffer): 
 /** The strong ETag an upload of bytes with this SHA-256 gets: the digest, base64url, quoted. */
 export const etagOf = (sha256Hex: string): string => `"${Buffer.from(sha256Hex, 'hex').toString('base64url')}"`
 
-export interface CliResult {
-  /** null when the process did not exit by itself (killed at the timeout). */
-  code: number | null
-  signal: NodeJS.Signals | null
-  stdout: string
-  stderr: string
-}
+export type CliResult = ProcessResult
 
 /** Runs `npm run backfill -- ...args` as the operator would, with only env. */
 export function runBackfillCli (args: string[], env: Record<string, string | undefined>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/backfill.ts', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, ...env },
-      // A CLI left running by an open handle is killed here, and its exit code check fails.
-      timeout: 60_000
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk })
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk })
-    child.on('error', reject)
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
-  })
+  return runEntrypoint('src/cli/backfill.ts', args, env)
 }
 
 /** The lines of an NDJSON file, parsed; a line that is not JSON fails the parse. */

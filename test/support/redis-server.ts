@@ -1,9 +1,9 @@
 // A Redis server of a test's own, so it can be stopped, frozen and restarted
 // without disturbing the shared one.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
+import { freePort } from './process.js'
 
 export interface TestRedis {
   url: string
@@ -14,14 +14,6 @@ export interface TestRedis {
   freeze (): void
   thaw (): void
   close (): Promise<void>
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 export async function startRedis (): Promise<TestRedis> {
