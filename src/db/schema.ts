@@ -50,4 +50,3 @@ export const chatAttachment = pgTable('chat_attachment', {
 
 export type AttachmentRow = typeof chatAttachment.$inferSelect
 export type NewAttachmentRow = typeof chatAttachment.$inferInsert
-export type AttachmentStatus = AttachmentRow['status']
