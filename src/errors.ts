@@ -4,6 +4,8 @@
 import createError from '@fastify/error'
 
 export const NotFoundError = createError('ATT_NOT_FOUND', '%s', 404)
+/** The browser route's one answer for everything that is not a readable attachment. */
+export const attachmentNotFound = () => new NotFoundError('Attachment not found')
 export const RouteNotFoundError = createError('ATT_ROUTE_NOT_FOUND', 'Route %s %s not found', 404)
 export const LinkConflictError = createError('ATT_LINK_CONFLICT', 'Attachments already linked to another message or being deleted: %s', 409)
 export const BadUploadError = createError('ATT_BAD_UPLOAD', '%s', 400)

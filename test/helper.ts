@@ -17,14 +17,13 @@ export const JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256!'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
-/** A fresh, migrated database for one test file; dropped when it ends. */
-export async function createTestDatabase (t: Teardown): Promise<{ url: string, sql: postgres.Sql }> {
+/** A fresh, empty (not migrated) database; dropped when the test ends. */
+export async function createEmptyDatabase (t: Teardown): Promise<{ url: string, sql: postgres.Sql }> {
   const name = `ca_test_${randomBytes(6).toString('hex')}`
   const admin = postgres(BASE_DATABASE_URL, { max: 1, onnotice: () => {} })
   await admin.unsafe(`CREATE DATABASE ${name}`)
   const url = new URL(BASE_DATABASE_URL)
   url.pathname = `/${name}`
-  await runMigrations(url.toString())
   const sql = postgres(url.toString(), { max: 4, onnotice: () => {} })
   t.teardown(async () => {
     await sql.end({ timeout: 1 })
@@ -32,6 +31,13 @@ export async function createTestDatabase (t: Teardown): Promise<{ url: string, s
     await admin.end({ timeout: 1 })
   })
   return { url: url.toString(), sql }
+}
+
+/** A fresh, migrated database for one test file; dropped when it ends. */
+export async function createTestDatabase (t: Teardown): Promise<{ url: string, sql: postgres.Sql }> {
+  const database = await createEmptyDatabase(t)
+  await runMigrations(database.url)
+  return database
 }
 
 export async function createTestS3 (t: Teardown): Promise<TestS3> {

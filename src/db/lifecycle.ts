@@ -82,9 +82,5 @@ export function createLifecycleRepository (db: Db) {
       return new Set(rows.map((row) => row.key))
     },
 
-    async countByStatus (): Promise<Record<string, number>> {
-      const rows = await db.select({ status: chatAttachment.status, n: sql<number>`count(*)::int` }).from(chatAttachment).groupBy(chatAttachment.status)
-      return Object.fromEntries(rows.map((row) => [row.status, row.n]))
-    }
   }
 }

@@ -20,7 +20,7 @@ import { Writable } from 'node:stream'
 import pLimit from 'p-limit'
 import type postgres from 'postgres'
 import { eq, inArray } from 'drizzle-orm'
-import { withTryAdvisoryLock } from '../db/advisory-lock.js'
+import { withAdvisoryLock } from '../db/advisory-lock.js'
 import type { Database } from '../db/client.js'
 import { chatAttachment } from '../db/schema.js'
 import { ID_REGEX } from '../schemas/common.js'
@@ -69,7 +69,7 @@ export interface BackfillSummary {
 export async function runBackfill (deps: BackfillDeps, options: BackfillOptions): Promise<BackfillSummary> {
   const summary: BackfillSummary = { dryRun: options.dryRun, messagesScanned: 0, imported: 0, skipped: 0, missingObjects: 0, malformed: 0, failed: 0, lastCursor: options.after ?? null }
   try {
-    const outcome = await withTryAdvisoryLock(deps.databaseUrl, 'backfill', async () => {
+    const outcome = await withAdvisoryLock(deps.databaseUrl, 'backfill', async () => {
       for await (const messages of readLegacyMessages(deps.legacy, options.schema, { ...(options.after ? { after: options.after } : {}), batchSize: options.batchSize })) {
         await importBatch(deps, options, summary, messages)
         summary.messagesScanned += messages.length

@@ -13,7 +13,7 @@
 //    without a row are deleted. Newer objects are never touched, so uploads
 //    in flight (object stored, row not yet written) are safe.
 import type { Database } from '../db/client.js'
-import { withTryAdvisoryLock } from '../db/advisory-lock.js'
+import { withAdvisoryLock } from '../db/advisory-lock.js'
 import { createLifecycleRepository, type Claimed } from '../db/lifecycle.js'
 import type { ObjectInfo, ObjectStorage } from '../storage/storage.js'
 
@@ -55,7 +55,7 @@ export async function runCleanup (deps: CleanupDeps, options: CleanupOptions): P
   const started = Date.now()
   const summary: CleanupSummary = { dryRun: options.dryRun, staleFound: 0, deleted: 0, failed: 0, orphansFound: 0, orphansDeleted: 0, bytesFreed: 0, durationMs: 0 }
   try {
-    const outcome = await withTryAdvisoryLock(deps.databaseUrl, 'cleanup', () => clean(deps, options, summary))
+    const outcome = await withAdvisoryLock(deps.databaseUrl, 'cleanup', () => clean(deps, options, summary))
     if (!outcome.acquired) summary.alreadyRunning = true
   } catch (err) {
     summary.error = err instanceof Error ? err.message : String(err)

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { isDatabaseUnavailable } from '../db/errors.js'
-import { RouteNotFoundError, type WithHeaders } from '../errors.js'
+import { attachmentNotFound, RouteNotFoundError, type WithHeaders } from '../errors.js'
 import { ERROR_CACHE_CONTROL, securityHeaders } from '../http/security-headers.js'
 
 export interface ErrorBody {
@@ -50,7 +50,7 @@ export function frameworkErrorHandler (error: FastifyError, request: FastifyRequ
   if (request.url.startsWith('/v1/')) {
     reply.code(404)
       .headers({ ...securityHeaders(reply.server.config), 'cache-control': ERROR_CACHE_CONTROL })
-      .send(shape(404, 'ATT_NOT_FOUND', 'Attachment not found'))
+      .send(errorBody(attachmentNotFound()))
     return
   }
   reply.code(400).send(shape(400, 'ATT_VALIDATION', 'Malformed URL or path parameter'))

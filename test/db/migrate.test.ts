@@ -1,33 +1,14 @@
 // runMigrations and the db:migrate CLI on fresh, unmigrated databases: the
 // schema they create, idempotence, and safety when several pods start at once.
-import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import postgres from 'postgres'
 import t from 'tap'
 import { LOCKS } from '../../src/db/locks.js'
 import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrate.js'
-import { BASE_DATABASE_URL } from '../helper.js'
+import { createEmptyDatabase } from '../helper.js'
 import { freePort, runEntrypoint } from '../support/process.js'
 
 const journal = JSON.parse(readFileSync(`${MIGRATIONS_FOLDER}/meta/_journal.json`, 'utf8')) as { entries: Array<{ tag: string }> }
-
-type Teardown = Pick<typeof t, 'teardown'>
-
-/** An empty database, not migrated (unlike createTestDatabase); dropped at teardown. */
-async function freshDatabase (t: Teardown): Promise<{ url: string, sql: postgres.Sql }> {
-  const name = `ca_migrate_${randomBytes(6).toString('hex')}`
-  const admin = postgres(BASE_DATABASE_URL, { max: 1, onnotice: () => {} })
-  await admin.unsafe(`CREATE DATABASE ${name}`)
-  const url = new URL(BASE_DATABASE_URL)
-  url.pathname = `/${name}`
-  const sql = postgres(url.toString(), { max: 2, onnotice: () => {} })
-  t.teardown(async () => {
-    await sql.end({ timeout: 1 })
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await admin.end({ timeout: 1 })
-  })
-  return { url: url.toString(), sql }
-}
 
 async function appliedMigrations (sql: postgres.Sql): Promise<Array<{ hash: string, created_at: string }>> {
   return sql`SELECT hash, created_at::text FROM drizzle.__drizzle_migrations ORDER BY id`
@@ -44,7 +25,7 @@ async function tableExists (sql: postgres.Sql): Promise<boolean> {
 }
 
 t.test('creates chat_attachment, the attachment_status enum and the indexes', async (t) => {
-  const { url, sql } = await freshDatabase(t)
+  const { url, sql } = await createEmptyDatabase(t)
   t.equal(await tableExists(sql), false, 'the database starts empty')
   await runMigrations(url)
   t.equal(await tableExists(sql), true, 'table chat_attachment')
@@ -71,7 +52,7 @@ t.test('creates chat_attachment, the attachment_status enum and the indexes', as
 })
 
 t.test('running it again is a no-op', async (t) => {
-  const { url, sql } = await freshDatabase(t)
+  const { url, sql } = await createEmptyDatabase(t)
   await runMigrations(url)
   const before = await appliedMigrations(sql)
   // A row that a re-created table would lose.
@@ -85,7 +66,7 @@ t.test('running it again is a no-op', async (t) => {
 })
 
 t.test('three runMigrations at once on a fresh database all succeed, each migration applied once', async (t) => {
-  const { url, sql } = await freshDatabase(t)
+  const { url, sql } = await createEmptyDatabase(t)
   // Without the lock, two of three runs fail on CREATE TYPE / CREATE SCHEMA races.
   const results = await Promise.allSettled([runMigrations(url), runMigrations(url), runMigrations(url)])
   const failures = results.flatMap((result) => result.status === 'rejected' ? [String((result.reason as Error).message)] : [])
@@ -98,7 +79,7 @@ t.test('three runMigrations at once on a fresh database all succeed, each migrat
 })
 
 t.test('a run waits while another holder has the migrate lock', async (t) => {
-  const { url, sql } = await freshDatabase(t)
+  const { url, sql } = await createEmptyDatabase(t)
   // One connection, so the session lock is taken and released on the same one.
   const holder = postgres(url, { max: 1, onnotice: () => {} })
   t.teardown(() => holder.end({ timeout: 1 }))
@@ -117,7 +98,7 @@ t.test('a run waits while another holder has the migrate lock', async (t) => {
 const runCli = (env: Record<string, string | undefined>) => runEntrypoint('src/cli/migrate.ts', [], env)
 
 t.test('CLI: exits 0 after migrating a good DATABASE_URL', async (t) => {
-  const { url, sql } = await freshDatabase(t)
+  const { url, sql } = await createEmptyDatabase(t)
   const { code, stdout } = await runCli({ DATABASE_URL: url })
   t.equal(code, 0)
   t.match(JSON.parse(stdout), { migrated: true })

@@ -5,7 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { invalidToken, missingToken, NotFoundError, PreconditionFailedError, RangeNotSatisfiableError } from '../../errors.js'
+import { attachmentNotFound, invalidToken, missingToken, PreconditionFailedError, RangeNotSatisfiableError } from '../../errors.js'
 import { evaluatePreconditions, httpDate, ifRangeMatches } from '../../http/conditional.js'
 import { contentDisposition } from '../../http/content-disposition.js'
 import { parseRange, type RangeResult } from '../../http/range.js'
@@ -20,9 +20,6 @@ const FULL: RangeResult = { kind: 'full' }
 // Opened directly, a browser renders an image inside a generated document;
 // it may load the image itself and style it, nothing else, and still no script.
 const INLINE_IMAGE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
-
-/** The one answer for everything that is not a readable attachment. */
-export const attachmentNotFound = () => new NotFoundError('Attachment not found')
 
 const Params = Type.Object({ dialogId: Type.String(), attachmentId: Type.String() })
 const Query = Type.Object({

@@ -4,7 +4,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ERROR_CACHE_CONTROL, securityHeaders } from '../../http/security-headers.js'
 import { errorBody } from '../../plugins/errors.js'
 import rateLimitPlugin from '../../plugins/rate-limit.js'
-import downloadRoutes, { attachmentNotFound } from './download.js'
+import { attachmentNotFound } from '../../errors.js'
+import downloadRoutes from './download.js'
 import { identify, rateLimitSubject, type Viewer } from './viewer.js'
 
 declare module 'fastify' {
