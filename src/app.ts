@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { trustedProxies, type Config } from './config.js'
 import { loggerOptions, type LogOptions } from './logger.js'
 import authPlugin from './plugins/auth.js'
+import connectionsPlugin, { serverTimeouts } from './plugins/connections.js'
 import databasePlugin from './plugins/database.js'
 import errorsPlugin, { frameworkErrorHandler } from './plugins/errors.js'
 import openapiPlugin from './plugins/openapi.js'
@@ -12,6 +13,7 @@ import storagePlugin from './plugins/storage.js'
 import healthRoutes from './routes/health.js'
 import internalRoutes from './routes/internal/index.js'
 import publicRoutes from './routes/public/index.js'
+import { rewriteMalformedBrowserPath } from './routes/public/malformed-path.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,6 +27,8 @@ export interface AppOptions {
   log?: Omit<LogOptions, 'level'>
 }
 
+const MAX_PARAM_LENGTH = 200
+
 /** Builds the whole service from its options; reads no environment. */
 export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
   const app = Fastify({
@@ -37,7 +41,12 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
     trustProxy: trustedProxies(config),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    routerOptions: { maxParamLength: 200 },
+    ...serverTimeouts(config),
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Browser paths the router would refuse before routing (bad
+    // percent-encoding, over-long ids) go through the browser routes like any
+    // malformed id: rate-limited, and answered with the one common 404.
+    rewriteUrl: (request) => rewriteMalformedBrowserPath(request.url ?? '/', MAX_PARAM_LENGTH),
     frameworkErrors: frameworkErrorHandler,
     // Unknown body properties are refused (400), not silently dropped: a
     // typo in a field name must not pass unnoticed.
@@ -45,6 +54,7 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)
+  app.register(connectionsPlugin, { config })
   app.register(errorsPlugin)
   app.register(openapiPlugin)
   app.register(databasePlugin, { config })

@@ -13,6 +13,14 @@ export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
   LOG_LEVEL: LogLevel,
+  // Every connection is bounded in time: the request headers must arrive
+  // within HTTP_HEADERS_TIMEOUT_MS, a request body within
+  // HTTP_REQUEST_TIMEOUT_MS (uploads: a progress rule instead, see
+  // UPLOAD_MIN_BYTES_PER_SECOND), and an idle keep-alive connection is closed
+  // after HTTP_KEEP_ALIVE_TIMEOUT_MS (keep it above the load balancer's).
+  HTTP_HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
+  HTTP_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 72_000 }),
 
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
@@ -45,6 +53,11 @@ export const ConfigSchema = Type.Object({
 
   JWT_COOKIE_NAME: Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]{1,64}$', default: 'chat_token' }),
   QUERY_TOKEN_MAX_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 600 }),
+  // A browser token may expire at most this far ahead of now.
+  TOKEN_MAX_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 86_400 }),
+  // Tolerated clock difference with the token issuer: a link token's iat may
+  // be at most this far in the future.
+  TOKEN_CLOCK_SKEW_SECONDS: Type.Integer({ minimum: 0, maximum: 600, default: 60 }),
 
   // Appended to "private, " on every download.
   ATTACHMENT_CACHE_CONTROL: Type.String({ pattern: '^[A-Za-z0-9=, -]{1,200}$', default: 'no-cache' }),
@@ -60,7 +73,19 @@ export const ConfigSchema = Type.Object({
   LEGACY_DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
 
   ATTACHMENT_MAX_BYTES: Type.Integer({ minimum: 1, maximum: 5 * 1024 ** 4, default: 26_214_400 }),
-  ATTACHMENT_ALLOWED_TYPES: Type.Optional(Type.String({ minLength: 1 }))
+  ATTACHMENT_ALLOWED_TYPES: Type.Optional(Type.String({ minLength: 1 })),
+  // Uploads in flight per instance (each holds up to ~15 MiB); more get 503.
+  UPLOAD_MAX_CONCURRENT: Type.Integer({ minimum: 1, maximum: 1_000, default: 8 }),
+  // An upload must deliver at least this many bytes per second, judged over
+  // each HTTP_REQUEST_TIMEOUT_MS window; a slower or stalled one is cut.
+  UPLOAD_MIN_BYTES_PER_SECOND: Type.Integer({ minimum: 1, maximum: 100 * 1024 ** 2, default: 1_024 }),
+
+  // Downloads streaming at once: per viewer (429 beyond), and per instance
+  // (503 beyond), which must leave S3 sockets for uploads and readiness.
+  DOWNLOAD_MAX_CONCURRENT_PER_USER: Type.Integer({ minimum: 1, maximum: 10_000, default: 16 }),
+  DOWNLOAD_MAX_CONCURRENT: Type.Integer({ minimum: 1, maximum: 100_000, default: 160 }),
+  // A download whose client has read nothing for this long is aborted.
+  DOWNLOAD_STALL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 })
 })
 
 export type Config = Static<typeof ConfigSchema>
@@ -119,6 +144,10 @@ export function loadConfig (env: ConfigInput, only?: ReadonlyArray<keyof Config>
   if (wanted('ATTACHMENT_ALLOWED_TYPES') && raw.ATTACHMENT_ALLOWED_TYPES !== undefined) {
     const bad = raw.ATTACHMENT_ALLOWED_TYPES.split(',').map((item) => item.trim()).filter((item) => !MEDIA_RANGE.test(item.toLowerCase()))
     if (bad.length > 0) problems.push(`ATTACHMENT_ALLOWED_TYPES has invalid entries (${bad.map((b) => JSON.stringify(b)).join(', ')}); use "type/subtype" or "type/*"`)
+  }
+  if (wanted('DOWNLOAD_MAX_CONCURRENT') && wanted('S3_MAX_SOCKETS') && config.DOWNLOAD_MAX_CONCURRENT !== undefined &&
+    config.S3_MAX_SOCKETS !== undefined && config.DOWNLOAD_MAX_CONCURRENT >= config.S3_MAX_SOCKETS) {
+    problems.push(`DOWNLOAD_MAX_CONCURRENT (${config.DOWNLOAD_MAX_CONCURRENT}) must be below S3_MAX_SOCKETS (${config.S3_MAX_SOCKETS}), so uploads and readiness always find a socket`)
   }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
   return config

@@ -3,7 +3,7 @@
 import fastifyEtag from '@fastify/etag'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { invalidToken, insufficientScope, missingToken } from '../../errors.js'
-import { bearerToken, hasScope, WRITE_SCOPE, type TokenClaims } from '../../plugins/auth.js'
+import { bearerToken, hasScope, verifyToken, WRITE_SCOPE } from '../../plugins/auth.js'
 import { discardUnreadBody } from '../discard-unread-body.js'
 import deleteRoutes from './delete.js'
 import linkRoutes from './link.js'
@@ -14,13 +14,9 @@ const internalRoutes: FastifyPluginAsyncTypebox = async function internalRoutes 
   app.addHook('onRequest', async (request) => {
     const token = bearerToken(request.headers.authorization)
     if (!token) throw missingToken()
-    let claims: TokenClaims
-    try {
-      claims = app.jwt.verify<TokenClaims>(token)
-    } catch {
-      throw invalidToken()
-    }
-    if (!hasScope(claims, WRITE_SCOPE)) throw insufficientScope(WRITE_SCOPE)
+    const verified = verifyToken(app, token)
+    if ('refusal' in verified) throw invalidToken(verified.refusal)
+    if (!hasScope(verified.claims, WRITE_SCOPE)) throw insufficientScope(WRITE_SCOPE)
   })
   app.addHook('onSend', async (request) => {
     discardUnreadBody(request.raw)

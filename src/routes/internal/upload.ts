@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { allowedTypes } from '../../config.js'
 import type { AttachmentRow } from '../../db/schema.js'
-import { BadUploadError, FileTooLargeError, NotMultipartError } from '../../errors.js'
+import { BadUploadError, BusyError, FileTooLargeError, NotMultipartError } from '../../errors.js'
 import { Attachment, toAttachmentDto } from '../../schemas/attachment.js'
 import { DialogParams, errorResponses, ExternalId, ID_PATTERN, ID_REGEX } from '../../schemas/common.js'
 import { sanitizeFileName } from '../../upload/file-name.js'
@@ -30,6 +30,12 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async function uploadRoutes (app
     maxBytes,
     allowedTypes: allowedTypes(app.config)
   }
+  // Only multipart bodies are read here. Any other body (JSON, text,
+  // multipart/mixed, none declared) is left unread and answered 415
+  // ATT_NOT_MULTIPART by the handler; the framework's parsers would read a
+  // JSON body whole first, or answer with their own code.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
   await app.register(fastifyMultipart, {
     // One byte over the limit reaches UploadMeter, which fails the upload;
     // at the limit itself multipart would silently truncate.
@@ -50,6 +56,14 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async function uploadRoutes (app
     if (!request.isMultipart()) throw new NotMultipartError()
     // A truthful Content-Length already tells: refuse before reading.
     if (Number(request.headers['content-length']) > maxBytes + ENVELOPE_BYTES) throw new FileTooLargeError(maxBytes)
+    // Each upload in flight holds up to ~15 MiB (see the storage module):
+    // their number per instance is what bounds upload memory.
+    if (reply.raw.destroyed) return reply
+    const release = app.slots.uploads.acquire('all')
+    if (typeof release !== 'function') throw new BusyError('Too many uploads in progress')
+    reply.raw.once('close', release)
+    // A large file may take minutes on a slow link: judged by its progress.
+    app.bodyDeadline.expectSlowBody(request.raw)
     const row = await receiveUpload(request, request.params.dialogId, request.query)
     return reply.code(201).send(toAttachmentDto(row))
   })
