@@ -12,7 +12,7 @@ import { stageObject, type StagedObject, type StageOptions } from '../../upload/
 
 // Room for the multipart envelope around the file (boundaries, part headers,
 // the id fields) when judging a Content-Length before reading the body.
-const ENVELOPE_BYTES = 16 * 1024
+export const ENVELOPE_BYTES = 16 * 1024
 const FIELDS = ['ownerId', 'uploadedBy'] as const
 type FieldName = typeof FIELDS[number]
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/
