@@ -60,7 +60,19 @@ export const ConfigSchema = Type.Object({
   LEGACY_DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
 
   ATTACHMENT_MAX_BYTES: Type.Integer({ minimum: 1, maximum: 5 * 1024 ** 4, default: 26_214_400 }),
-  ATTACHMENT_ALLOWED_TYPES: Type.Optional(Type.String({ minLength: 1 }))
+  ATTACHMENT_ALLOWED_TYPES: Type.Optional(Type.String({ minLength: 1 })),
+
+  // Malware gate: "clamd" streams every upload through clamd's INSTREAM and
+  // refuses to store what it cannot scan. ATTACHMENT_MAX_BYTES must stay
+  // below clamd's StreamMaxLength (see src/scan/clamd.ts).
+  SCAN_MODE: Type.Enum(['off', 'clamd'], { default: 'off' }),
+  CLAMD_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  CLAMD_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3310 }),
+  // A unix socket path; when set it is used instead of CLAMD_HOST/CLAMD_PORT.
+  CLAMD_SOCKET: Type.Optional(Type.String({ pattern: '^/' })),
+  // Longest total time one scan may spend waiting on clamd (connect, a full
+  // socket buffer, the verdict); past it the scan fails and nothing is stored.
+  SCAN_TIMEOUT_MS: Milliseconds(30_000)
 })
 
 export type Config = Static<typeof ConfigSchema>

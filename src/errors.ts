@@ -17,6 +17,14 @@ export const UnavailableError = createError('ATT_UNAVAILABLE', '%s is unavailabl
 export const RateLimitedError = createError('ATT_RATE_LIMITED', 'Rate limit exceeded, retry in %s', 429)
 export const PreconditionFailedError = createError('ATT_PRECONDITION_FAILED', 'A precondition (If-Match or If-Unmodified-Since) failed', 412)
 export const RangeNotSatisfiableError = createError('ATT_RANGE_NOT_SATISFIABLE', 'The requested range is not satisfiable', 416)
+/** clamd found malware; the message names the signature (it reaches the client and the log). */
+export const InfectedError = createError('ATT_INFECTED', 'The file contains malware (%s)', 422)
+/**
+ * The file could not be scanned (clamd unreachable, too slow, or it refused
+ * the stream): the upload fails closed. The error handler answers 503 with
+ * Retry-After and logs this message, which says why.
+ */
+export const ScannerUnavailableError = createError('ATT_SCANNER_UNAVAILABLE', 'The malware scanner is unavailable: %s', 503)
 
 const UnauthorizedError = createError('ATT_UNAUTHORIZED', '%s', 401)
 const ForbiddenError = createError('ATT_FORBIDDEN', '%s', 403)
