@@ -1,13 +1,14 @@
 // The clamd client against a real clamd with the test signature database:
 // what it detects (the EICAR string alone, inside ZIPs, cut into pieces,
 // across a chunk boundary of a larger file), what it lets through (a clean
-// 30 MB stream, a near miss), over TCP and a unix socket. Failures are in
-// clamd-failures.test.ts.
+// 30 MB stream, a near miss), over TCP and a unix socket, and through the tee
+// the upload flow uses. Failures are in clamd-failures.test.ts.
 import { Readable } from 'node:stream'
 import { deflateRawSync, crc32 } from 'node:zlib'
 import t from 'tap'
 import { InfectedError } from '../../src/errors.js'
 import { assertClean, createScanner, scanStream, type Scanner } from '../../src/scan/scanner.js'
+import { teeToScanner } from '../../src/scan/tee.js'
 import { EICAR, EICAR_SIGNATURE, startClamd } from '../support/clamd.js'
 import { randomChunks } from '../support/http.js'
 import { freePort } from '../support/process.js'
@@ -124,4 +125,32 @@ t.test('over the unix socket: CLAMD_SOCKET wins over host and port', async (t) =
   await overSocket.ping()
   t.same(await scanStream(overSocket, Readable.from([EICAR])), { infected: true, signature: EICAR_SIGNATURE })
   t.same(await scanStream(overSocket, Readable.from([Buffer.from('hello')])), { infected: false })
+})
+
+t.test('through the tee: an infected file never reaches the end of storage\'s stream', async (t) => {
+  const data = await withEicarAt(1024 * 1024, 64 * 1024 - 30)
+  const session = scanner.startScan()
+  const output = teeToScanner(Readable.from(chunksOf(data, 64 * 1024)), session)
+  let stored = 0
+  let ended = false
+  output.on('end', () => { ended = true })
+  const error = await (async () => {
+    for await (const chunk of output) stored += (chunk as Buffer).length
+  })().then(() => undefined, (err: unknown) => err)
+  t.type(error, InfectedError)
+  t.match(error, { statusCode: 422, code: 'ATT_INFECTED', message: new RegExp(EICAR_SIGNATURE.replaceAll('.', '\\.')) })
+  t.equal(ended, false, 'storage saw no end')
+  t.equal(stored, data.length, 'storage got the bytes, but not the end that would complete the object')
+  t.same(await session.verdict(), { infected: true, signature: EICAR_SIGNATURE })
+})
+
+t.test('through the tee: a clean file reaches storage whole, then the verdict is clean', async (t) => {
+  const data = await withEicarAt(1024 * 1024, 0)
+  data.fill(7, 0, EICAR.length)
+  const session = scanner.startScan()
+  const output = teeToScanner(Readable.from(chunksOf(data, 64 * 1024)), session)
+  const stored: Buffer[] = []
+  for await (const chunk of output) stored.push(chunk as Buffer)
+  t.ok(Buffer.concat(stored).equals(data), 'storage got every byte')
+  t.same(await session.verdict(), { infected: false })
 })
