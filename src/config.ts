@@ -85,7 +85,19 @@ export const ConfigSchema = Type.Object({
   DOWNLOAD_MAX_CONCURRENT_PER_USER: Type.Integer({ minimum: 1, maximum: 10_000, default: 16 }),
   DOWNLOAD_MAX_CONCURRENT: Type.Integer({ minimum: 1, maximum: 100_000, default: 160 }),
   // A download whose client has read nothing for this long is aborted.
-  DOWNLOAD_STALL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 })
+  DOWNLOAD_STALL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+
+  // Malware gate: "clamd" streams every upload through clamd's INSTREAM and
+  // refuses to store what it cannot scan. ATTACHMENT_MAX_BYTES must stay
+  // below clamd's StreamMaxLength (see src/scan/clamd.ts).
+  SCAN_MODE: Type.Enum(['off', 'clamd'], { default: 'off' }),
+  CLAMD_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  CLAMD_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3310 }),
+  // A unix socket path; when set it is used instead of CLAMD_HOST/CLAMD_PORT.
+  CLAMD_SOCKET: Type.Optional(Type.String({ pattern: '^/' })),
+  // Longest total time one scan may spend waiting on clamd (connect, a full
+  // socket buffer, the verdict); past it the scan fails and nothing is stored.
+  SCAN_TIMEOUT_MS: Milliseconds(30_000)
 })
 
 export type Config = Static<typeof ConfigSchema>

@@ -30,6 +30,14 @@ export const PreconditionFailedError = createError('ATT_PRECONDITION_FAILED', 'A
 export const RangeNotSatisfiableError = createError('ATT_RANGE_NOT_SATISFIABLE', 'The requested range is not satisfiable', 416)
 export const TooManyDownloadsError = createError('ATT_TOO_MANY_DOWNLOADS', 'Too many downloads at once for this user (at most %d); retry when one has finished', 429)
 export const BusyError = createError('ATT_BUSY', '%s, try again shortly', 503)
+/** clamd found malware; the message names the signature (it reaches the client and the log). */
+export const InfectedError = createError('ATT_INFECTED', 'The file contains malware (%s)', 422)
+/**
+ * The file could not be scanned (clamd unreachable, too slow, or it refused
+ * the stream): the upload fails closed. The error handler answers 503 with
+ * Retry-After and logs this message, which says why.
+ */
+export const ScannerUnavailableError = createError('ATT_SCANNER_UNAVAILABLE', 'The malware scanner is unavailable: %s', 503)
 
 const UnauthorizedError = createError('ATT_UNAUTHORIZED', '%s', 401)
 const ForbiddenError = createError('ATT_FORBIDDEN', '%s', 403)
