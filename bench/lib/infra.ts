@@ -147,11 +147,13 @@ export async function bytesRead (pid: number): Promise<number> {
   return Number(/^rchar:\s+(\d+)/m.exec(io)?.[1] ?? NaN)
 }
 
-/** CPU time the whole machine has spent busy (all cores, /proc/stat), in seconds. */
-export async function machineBusySeconds (): Promise<number> {
+/** CPU time the whole machine (or one core, `cpu<N>` in /proc/stat) has spent busy, in seconds. */
+export async function machineBusySeconds (core?: number): Promise<number> {
   const stat = await readFile('/proc/stat', 'utf8')
+  const name = core === undefined ? 'cpu' : `cpu${core}`
+  const line = stat.split('\n').find((l) => l.startsWith(`${name} `)) ?? ''
   // cpu user nice system idle iowait irq softirq steal ...
-  const [user, nice, system, , , irq, softirq, steal] = (stat.split('\n', 1)[0] ?? '').trim().split(/\s+/).slice(1).map(Number)
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number)
   return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / CLOCK_TICKS
 }
 

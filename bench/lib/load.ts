@@ -41,6 +41,8 @@ export interface LoadCase {
   watch?: () => Promise<Record<string, number[]>>
   /** A process whose peak RSS during the measured run is reported (kernel high-water mark). */
   peakRssOf?: number
+  /** The core the process under test (`server` in watch) is pinned to: what else ran there is reported. */
+  serverCore?: number
 }
 
 export interface LoadFigures {
@@ -63,8 +65,10 @@ export interface LoadFigures {
   timeouts: number
   /**
    * CPU used during the measured run, in cores (1 = one core busy): each
-   * watched process, `generator` (this process, autocannon) and `other`
-   * (everything else on the machine, which disturbs the figures).
+   * watched process, `generator` (this process, autocannon), `other`
+   * (everything else on the machine, which disturbs the figures) and, with
+   * serverCore, `otherOnServerCore` (the time the server's core spent on
+   * anything but the watched server).
    */
   cpu: Record<string, number>
   /** CPU-seconds used during the measured run by each watched group and `generator`. */
@@ -86,20 +90,25 @@ export function microsPerRequest (f: LoadFigures, group: string): number {
   return ((f.cpuSeconds[group] ?? NaN) / f.requests) * 1e6
 }
 
-async function cpuOf (watch: Record<string, number[]>): Promise<Record<string, number>> {
+async function cpuOf (watch: Record<string, number[]>, serverCore: number | undefined): Promise<Record<string, number>> {
   const groups: Record<string, number[]> = { ...watch, generator: [process.pid] }
   // A process on another machine (or gone) counts as nothing.
   const total = async (pids: number[]) => (await Promise.all(pids.map((pid) => cpuSeconds(pid).catch(() => 0)))).reduce((a, b) => a + b, 0)
   const entries = await Promise.all(Object.entries(groups).map(async ([name, pids]) => [name, await total(pids)] as const))
-  return { ...Object.fromEntries(entries), machine: await machineBusySeconds() }
+  return {
+    ...Object.fromEntries(entries),
+    machine: await machineBusySeconds(),
+    ...(serverCore !== undefined ? { serverCore: await machineBusySeconds(serverCore) } : {})
+  }
 }
 
 function cpuUsed (before: Record<string, number>, after: Record<string, number>, seconds: number): Pick<LoadFigures, 'cpu' | 'cpuSeconds'> {
   const used = Object.fromEntries(Object.entries(after).map(([name, value]) => [name, value - (before[name] ?? 0)]))
-  const { machine = 0, ...processes } = used
+  const { machine = 0, serverCore, ...processes } = used
   const ours = Object.values(processes).reduce((sum, value) => sum + value, 0)
   const shares = Object.fromEntries(Object.entries(processes).map(([name, value]) => [name, value / seconds]))
-  return { cpu: { ...shares, other: Math.max(0, machine - ours) / seconds }, cpuSeconds: processes }
+  const onServerCore: Record<string, number> = serverCore === undefined ? {} : { otherOnServerCore: Math.max(0, serverCore - (processes.server ?? 0)) / seconds }
+  return { cpu: { ...shares, other: Math.max(0, machine - ours) / seconds, ...onServerCore }, cpuSeconds: processes }
 }
 
 /** A warm-up run (discarded), then the measured run. */
@@ -108,11 +117,11 @@ export async function measure (c: LoadCase): Promise<LoadFigures> {
   if (c.warmupS > 0) await autocannon({ ...base, duration: c.warmupS })
   const rssReset = c.peakRssOf !== undefined && await resetPeakRss(c.peakRssOf)
   const watch = c.watch ? await c.watch() : {}
-  const cpuBefore = await cpuOf(watch)
+  const cpuBefore = await cpuOf(watch, c.serverCore)
   const [readBefore, startedAt] = [await bytesRead(process.pid), performance.now()]
   const result = await autocannon({ ...base, duration: c.durationS })
   const [bytesReceived, wallSeconds] = [await bytesRead(process.pid) - readBefore, (performance.now() - startedAt) / 1000]
-  const cpuAfter = await cpuOf(watch)
+  const cpuAfter = await cpuOf(watch, c.serverCore)
   const peakRss = rssReset && c.peakRssOf !== undefined ? (await processStats(c.peakRssOf)).hwm : undefined
 
   const statusCounts = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]))

@@ -53,8 +53,9 @@ export function formatReport (report: Report): string {
   }
 
   lines.push('', 'Runs: MB/s of completed bodies, and of all bytes received; µs = CPU per response of the process under test (server), its',
-    'Postgres backends, Redis (shared) and nginx (origin); server, gen (autocannon), other (the rest of the machine) = share of one core')
-  const runRows = [['run', 'conns', 'req/s', 'MB/s', 'MB/s recv', 'p50 ms', 'p99 ms', 'responses', 'unexpected', 'µs server', 'µs pg', 'µs redis', 'µs origin', 'server', 'gen', 'other']]
+    'Postgres backends, Redis (shared) and nginx (origin); server, gen (autocannon), other (the rest of the machine), other on server core',
+    '(what else ran on the core of the process under test) = share of one core')
+  const runRows = [['run', 'conns', 'req/s', 'MB/s', 'MB/s recv', 'p50 ms', 'p99 ms', 'responses', 'unexpected', 'µs server', 'µs pg', 'µs redis', 'µs origin', 'server', 'gen', 'other', 'other on server core']]
   const us = (f: LoadFigures, group: string) => f.cpuSeconds[group] === undefined ? '-' : int(microsPerRequest(f, group))
   const cores = (value: number | undefined) => value === undefined ? '-' : `${int(value * 100)}%`
   for (const [label, f] of Object.entries(report.runs)) {
@@ -62,7 +63,7 @@ export function formatReport (report: Report): string {
       label, String(f.connections), dec(f.reqPerSec), f.mbPerSec === 0 ? '-' : dec(f.mbPerSec), dec(f.receivedMBPerSec),
       int(f.latencyP50Ms), int(f.latencyP99Ms), `${f.expectStatus} x ${int(f.expected)}`, int(f.unexpected),
       us(f, 'server'), us(f, 'postgres'), us(f, 'redis'), us(f, 'origin'),
-      cores(f.cpu.server), cores(f.cpu.generator), cores(f.cpu.other)
+      cores(f.cpu.server), cores(f.cpu.generator), cores(f.cpu.other), f.cpu.server === undefined ? '-' : cores(f.cpu.otherOnServerCore)
     ])
   }
   lines.push(...table(runRows, [0, 7]).map((line) => `  ${line}`))
@@ -89,6 +90,8 @@ export function reportJson (report: Report): string {
 /** What deserves a look: wrong answers, a saturated load generator, a busy machine, log lines at warn and above. */
 export function findProblems (runs: Record<string, LoadFigures>, log: LogSummary): string[] {
   const problems: string[] = []
+  const share = ([label, value]: [string, number]) => `${int(value * 100)}% (${label})`
+  const starved: string[] = []
   for (const [label, f] of Object.entries(runs)) {
     if (f.unexpected > 0) {
       problems.push(`${label}: ${f.unexpected} of ${f.requests + f.errors} answers were not ${f.expectStatus} ` +
@@ -99,14 +102,18 @@ export function findProblems (runs: Record<string, LoadFigures>, log: LogSummary
     if (generator > 0.9) {
       problems.push(`${label}: autocannon used ${int(generator * 100)}% of a core; the load generator may limit this run, so its rate is a lower bound`)
     } else if (f.cpu.server !== undefined && f.cpu.server < 0.8) {
-      problems.push(`${label}: the process under test used ${int(f.cpu.server * 100)}% of its core: it waited (on the origin or its dependencies, or for the core, ` +
-        `which other processes shared at ${int((f.cpu.other ?? 0) * 100)}% of a core), so its req/s is below what the core gives; its CPU per request holds better`)
+      const others = f.cpu.otherOnServerCore === undefined ? '' : `, other processes ${int(f.cpu.otherOnServerCore * 100)}%`
+      starved.push(`${int(f.cpu.server * 100)}% (${label}${others})`)
     }
   }
-  const disturbed = Object.entries(runs).filter(([, f]) => (f.cpu.other ?? 0) > 0.25)
+  if (starved.length > 0) {
+    problems.push(`the process under test used only ${starved.join(', ')} of its core: it waited, on its origin or dependencies ` +
+      'or for the core itself, so req/s is below what the core gives; CPU per request holds better')
+  }
+  const disturbed = Object.entries(runs).flatMap(([label, f]): Array<[string, number]> => (f.cpu.other ?? 0) > 0.25 ? [[label, f.cpu.other ?? 0]] : [])
   if (disturbed.length > 0) {
-    problems.push(`other processes on the machine used ${disturbed.map(([label, f]) => `${int((f.cpu.other ?? 0) * 100)}% (${label})`).join(', ')} ` +
-      'of a core: absolute figures are disturbed (the ratios less so, as each baseline ran right after its service run); repeat the run to compare')
+    problems.push(`other processes on the machine used ${disturbed.map(share).join(', ')} of a core: absolute figures are disturbed ` +
+      '(the ratios less so, as each baseline ran right after its service run); repeat the run to compare')
   }
   for (const m of log.messages) problems.push(`service log, level ${m.level}, ${m.count} x "${m.msg}"; first: ${m.example}`)
   if (log.other !== '') problems.push(`note: the service printed (not pino): ${log.other.slice(0, 400)}`)

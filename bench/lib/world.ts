@@ -129,7 +129,8 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
     watchService: (svc) => async () => ({ server: [svc.pid], postgres: await database.backendPids(), redis: [redis.serverPid], origin: [nginx.pid] }),
     load: async (label, c) => {
       note(`autocannon: ${label}, ${c.connections} connections, ${knobs.warmupS} s warm-up + ${knobs.durationS} s`)
-      const figures = await measure({ ...c, durationS: knobs.durationS, warmupS: knobs.warmupS })
+      const serverCore = cores.pinned && c.watch ? { serverCore: Number(cores.serverCores) } : {}
+      const figures = await measure({ ...c, ...serverCore, durationS: knobs.durationS, warmupS: knobs.warmupS })
       runs[label] = figures
       return figures
     },
