@@ -12,6 +12,7 @@ import redisPlugin from './plugins/redis.js'
 import storagePlugin from './plugins/storage.js'
 import healthRoutes from './routes/health.js'
 import internalRoutes from './routes/internal/index.js'
+import { INTERNAL_PREFIX, PUBLIC_PREFIX } from './routes/paths.js'
 import publicRoutes from './routes/public/index.js'
 import { rewriteMalformedBrowserPath } from './routes/public/malformed-path.js'
 
@@ -62,7 +63,7 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
   app.register(authPlugin, { config })
   app.register(redisPlugin, { config })
   app.register(healthRoutes)
-  app.register(internalRoutes, { prefix: '/internal/v1' })
-  app.register(publicRoutes, { prefix: '/v1' })
+  app.register(internalRoutes, { prefix: INTERNAL_PREFIX })
+  app.register(publicRoutes, { prefix: PUBLIC_PREFIX })
   return app as unknown as FastifyInstance
 }

@@ -101,6 +101,16 @@ export const ConfigSchema = Type.Object({
 })
 
 export type Config = Static<typeof ConfigSchema>
+
+// The settings each client factory reads, written once: the server passes
+// the whole config, a CLI loads just these (plus its own).
+export const DATABASE_SETTINGS = ['DATABASE_URL', 'DATABASE_POOL_MAX', 'DATABASE_STATEMENT_TIMEOUT_MS'] as const
+export const S3_SETTINGS = [
+  'S3_BUCKET', 'S3_REGION', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_KEY_PREFIX',
+  'S3_CHECKSUMS', 'S3_CONNECT_TIMEOUT_MS', 'S3_REQUEST_TIMEOUT_MS', 'S3_SOCKET_TIMEOUT_MS', 'S3_MAX_SOCKETS'
+] as const
+export type DatabaseConfig = Pick<Config, typeof DATABASE_SETTINGS[number]>
+export type S3Config = Pick<Config, typeof S3_SETTINGS[number]>
 export type ConfigInput = Record<string, string | undefined>
 
 export class ConfigError extends Error {

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import type { DestinationStream, LoggerOptions } from 'pino'
+import { isPublicPath } from './routes/paths.js'
 
 export interface LogOptions {
   level: string
@@ -23,7 +24,6 @@ export const REDACTED = '[REDACTED]'
 // Three base64url segments joined by dots: the shape of a JWT (JWS), wherever
 // it appears, whatever parameter carries it.
 const JWT_SHAPE = /[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g
-const BROWSER_PREFIX = '/v1/'
 // Enough rounds to see through double and triple percent-encoding.
 const DECODE_ROUNDS = 4
 // Longer parameter names are not kept even when redacted (a name can carry
@@ -42,7 +42,7 @@ export function redactUrl (url: string): string {
   const mark = url.indexOf('?')
   const path = scrub(mark === -1 ? url : url.slice(0, mark))
   if (mark === -1) return path
-  if (path.startsWith(BROWSER_PREFIX)) return path
+  if (isPublicPath(path)) return path
   const pairs = url.slice(mark + 1).split('&').map((pair) => {
     const equals = pair.indexOf('=')
     const rawName = equals === -1 ? pair : pair.slice(0, equals)

@@ -9,7 +9,7 @@ import { rename, unlink } from 'node:fs/promises'
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import postgres from 'postgres'
-import { ConfigError, loadConfig } from '../config.js'
+import { ConfigError, DATABASE_SETTINGS, loadConfig, S3_SETTINGS } from '../config.js'
 import { createDatabase } from '../db/client.js'
 import { runBackfill } from '../jobs/backfill.js'
 import { DEFAULT_LEGACY_SCHEMA, LegacySchemaError, type LegacySchema } from '../jobs/legacy-source.js'
@@ -109,11 +109,7 @@ async function main (): Promise<number> {
         schema[key] = value
       }
     }
-    const config = loadConfig(process.env, [
-      'DATABASE_URL', 'DATABASE_POOL_MAX', 'DATABASE_STATEMENT_TIMEOUT_MS', 'LEGACY_DATABASE_URL', 'S3_BUCKET', 'S3_REGION', 'S3_ENDPOINT',
-      'S3_FORCE_PATH_STYLE', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_CHECKSUMS', 'S3_CONNECT_TIMEOUT_MS', 'S3_REQUEST_TIMEOUT_MS',
-      'S3_SOCKET_TIMEOUT_MS', 'S3_MAX_SOCKETS'
-    ])
+    const config = loadConfig(process.env, [...DATABASE_SETTINGS, ...S3_SETTINGS, 'LEGACY_DATABASE_URL'])
     const options = {
       schema,
       batchSize: count('batch-size', values['batch-size'] as string | undefined, 200, 10_000),

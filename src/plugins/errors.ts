@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import { attachmentNotFound, RouteNotFoundError, type WithHeaders, type WithReason } from '../errors.js'
 import { ERROR_CACHE_CONTROL, securityHeaders } from '../http/security-headers.js'
+import { isPublicPath } from '../routes/paths.js'
 
 export interface ErrorBody {
   statusCode: number
@@ -54,7 +55,7 @@ export default fp(async function errorsPlugin (app) {
  */
 export function frameworkErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   request.log.info({ code: error.code }, 'request rejected before routing')
-  if (request.url.startsWith('/v1/')) {
+  if (isPublicPath(request.url)) {
     reply.code(404)
       .headers({ ...securityHeaders(reply.server.config), 'cache-control': ERROR_CACHE_CONTROL })
       .send(errorBody(attachmentNotFound()))

@@ -8,7 +8,8 @@ import { BadUploadError, BusyError, FileTooLargeError, NotMultipartError } from 
 import { Attachment, toAttachmentDto } from '../../schemas/attachment.js'
 import { DialogParams, errorResponses, ExternalId, ID_PATTERN, ID_REGEX } from '../../schemas/common.js'
 import { sanitizeFileName } from '../../upload/file-name.js'
-import { stageObject, type StagedObject, type StageOptions } from '../../upload/stage.js'
+import { stageAttachment } from '../../domain/stage-attachment.js'
+import type { StageOptions } from '../../upload/stage.js'
 
 // Room for the multipart envelope around the file (boundaries, part headers,
 // the id fields) when judging a Content-Length before reading the body.
@@ -69,63 +70,49 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async function uploadRoutes (app
   })
 
   /**
-   * Reads the form part by part. The file streams to storage as it arrives;
-   * the row is written only once the whole form proved valid. On any failure
-   * after the object was stored, the object is deleted again.
+   * Reads the form part by part: fields first, then the file, which streams
+   * to storage as it arrives (stageAttachment). The rest of the form is read
+   * before the row is written, so a form that proves wrong after the file
+   * (a second file, a late field) rolls the stored object back.
    */
   async function receiveUpload (request: FastifyRequest, dialogId: string, query: Partial<Record<FieldName, string>>): Promise<AttachmentRow> {
     const fields: Partial<Record<FieldName, string>> = {}
     const parts = request.parts()[Symbol.asyncIterator]()
-    let staged: StagedObject | undefined
-    let file: { name: string, declaredType: string | null } | undefined
-    try {
-      for (let part = await nextPart(parts); part; part = await nextPart(parts)) {
-        if (part.type === 'field') {
-          if (staged) throw new BadUploadError('Fields must come before the file part')
-          acceptField(fields, part.fieldname, part.value, part.valueTruncated)
-          continue
-        }
-        if (part.fieldname !== 'file' || staged) {
-          part.file.resume()
-          throw new BadUploadError(staged ? 'Exactly one file part is allowed' : `Unexpected file part "${part.fieldname}"; name it "file"`)
-        }
-        // Fail before any byte is stored when the form is already wrong.
-        resolveIds(fields, query)
-        file = { name: sanitizeFileName(part.filename), declaredType: declaredType(part.mimetype) }
-        try {
-          staged = await stageObject(stage, { dialogId, file: part.file, declaredType: file.declaredType ?? undefined })
-        } catch (err) {
-          // The multipart stream itself failed: a malformed body or a client gone.
-          if (part.file.errored && !(err as { statusCode?: number }).statusCode) throw multipartError(part.file.errored)
-          throw err
-        }
-        if (part.file.truncated) throw new FileTooLargeError(maxBytes)
+    for (let part = await nextPart(parts); part; part = await nextPart(parts)) {
+      if (part.type === 'field') {
+        acceptField(fields, part.fieldname, part.value, part.valueTruncated)
+        continue
       }
-      if (!staged || !file) throw new BadUploadError('A file part named "file" is required')
-      const { ownerId, uploadedBy } = resolveIds(fields, query)
-      return await app.attachments.insert({
-        id: staged.id,
-        dialogId,
-        ownerId,
-        uploadedBy,
-        status: 'UPLOADED',
-        storageKey: staged.key,
-        fileName: file.name,
-        declaredContentType: file.declaredType,
-        contentType: staged.contentType,
-        sizeBytes: staged.size,
-        sha256: staged.sha256,
-        etag: staged.etag
-      })
-    } catch (err) {
-      if (staged) {
-        const key = staged.key
-        await app.storage.delete(key).catch((cleanupError: unknown) => {
-          request.log.error({ err: cleanupError, key }, 'could not delete the object of a failed upload; the orphan sweep will')
+      if (part.fieldname !== 'file') {
+        part.file.resume()
+        throw new BadUploadError(`Unexpected file part "${part.fieldname}"; name it "file"`)
+      }
+      // Fail before any byte is stored when the form is already wrong.
+      resolveIds(fields, query)
+      const file = part.file
+      try {
+        return await stageAttachment({ attachments: app.attachments, stage, log: request.log }, {
+          dialogId,
+          file,
+          fileName: sanitizeFileName(part.filename),
+          declaredType: declaredType(part.mimetype),
+          complete: async () => {
+            if (file.truncated) throw new FileTooLargeError(maxBytes)
+            const extra = await nextPart(parts)
+            if (extra) {
+              if (extra.type === 'file') extra.file.resume()
+              throw new BadUploadError(extra.type === 'field' ? 'Fields must come before the file part' : 'Exactly one file part is allowed')
+            }
+            return resolveIds(fields, query)
+          }
         })
+      } catch (err) {
+        // The multipart stream itself failed: a malformed body or a client gone.
+        if (file.errored && !(err as { statusCode?: number }).statusCode) throw multipartError(file.errored)
+        throw err
       }
-      throw err
     }
+    throw new BadUploadError('A file part named "file" is required')
   }
 
   async function nextPart (parts: AsyncIterator<Multipart>): Promise<Multipart | undefined> {

@@ -5,11 +5,12 @@
 // malformed: the download route then answers them as it answers a malformed
 // id. The query string is kept (it may carry the token, which is judged as
 // usual).
-const BROWSER_PREFIX = '/v1/'
-export const MALFORMED_BROWSER_PATH = '/v1/attachments/-/-'
+import { attachmentUrl, isPublicPath } from '../paths.js'
+
+export const MALFORMED_BROWSER_PATH = attachmentUrl('-', '-')
 
 export function rewriteMalformedBrowserPath (url: string, maxParamLength: number): string {
-  if (!url.startsWith(BROWSER_PREFIX)) return url
+  if (!isPublicPath(url)) return url
   const mark = url.indexOf('?')
   const path = mark === -1 ? url : url.slice(0, mark)
   // The common case costs two string scans.
