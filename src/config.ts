@@ -60,7 +60,11 @@ export const ConfigSchema = Type.Object({
   LEGACY_DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
 
   ATTACHMENT_MAX_BYTES: Type.Integer({ minimum: 1, maximum: 5 * 1024 ** 4, default: 26_214_400 }),
-  ATTACHMENT_ALLOWED_TYPES: Type.Optional(Type.String({ minLength: 1 }))
+  ATTACHMENT_ALLOWED_TYPES: Type.Optional(Type.String({ minLength: 1 })),
+  // strip-location: GPS data and device serial numbers are removed from the
+  // stored original of JPEG, PNG, WebP and HEIF uploads (pixels untouched);
+  // keep: originals are stored exactly as uploaded.
+  ORIGINAL_METADATA: Type.Enum(['strip-location', 'keep'], { default: 'strip-location' })
 })
 
 export type Config = Static<typeof ConfigSchema>
