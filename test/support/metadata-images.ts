@@ -109,17 +109,24 @@ export async function pixels (path: string, format: Format): Promise<Buffer> {
 
 /**
  * Runs bytes through the stripper, cut into chunks of the given sizes (the
- * last one repeats; default: one chunk). Resolves with the output, or
- * rejects with the stream's error.
+ * last one repeats; default: one chunk). Resolves with the output as it was
+ * when each piece came out (copied on arrival), and fails if a piece changed
+ * after it was sent: downstream (hash, S3) has already used it by then.
+ * Rejects with the stream's error.
  */
 export async function strip (data: Buffer, contentType: string, chunkSizes: readonly number[] = [data.length], options?: LocationStripperOptions): Promise<Buffer> {
   const stripper = createLocationStripper(contentType, options)
   if (!stripper) throw new Error(`no stripper for ${contentType}`)
-  const out: Buffer[] = []
-  await pipeline(Readable.from(chunked(data, chunkSizes)), stripper, async function (source: AsyncIterable<Buffer>) {
-    for await (const piece of source) out.push(piece)
+  const sent: Buffer[] = []
+  const copies: Buffer[] = []
+  stripper.on('data', (piece: Buffer) => {
+    sent.push(piece)
+    copies.push(Buffer.from(piece))
   })
-  return Buffer.concat(out)
+  await pipeline(Readable.from(chunked(data, chunkSizes)), stripper)
+  const received = Buffer.concat(copies)
+  if (!received.equals(Buffer.concat(sent))) throw new Error('the stripper changed bytes after it had sent them')
+  return received
 }
 
 /** `data` cut into pieces of the given sizes (the last size repeats). */
