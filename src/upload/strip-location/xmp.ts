@@ -85,13 +85,16 @@ export class XmpScrubber {
     return scrubber.blanked
   }
 
-  // Before this offset nothing will be changed any more.
+  // Before this offset nothing will be changed any more. A name longer than
+  // NAME_LIMIT is never blanked, so it is not held either.
   #settled (): number {
     switch (this.#state) {
-      case State.Open: case State.Bang: case State.StartName: case State.EndName:
+      case State.Open: case State.Bang:
         return this.#tokenStart
+      case State.StartName: case State.EndName:
+        return this.#nameTooLong ? this.#position : this.#tokenStart
       case State.AttrName:
-        return this.#blankElement === undefined ? this.#tokenStart : this.#position
+        return this.#blankElement !== undefined || this.#nameTooLong ? this.#position : this.#tokenStart
       default:
         return this.#position
     }

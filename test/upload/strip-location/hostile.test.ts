@@ -238,8 +238,11 @@ t.test('declared sizes past the cap are refused at once; big metadata that strea
   // 32 MiB of XMP (PNG iTXt, WebP XMP) or of JPEG scan data: the output keeps up with the input.
   const itxt = Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n\x7f\xff\xff\xffiTXt', 'latin1'), Buffer.from('XML:com.adobe.xmp\0\0\0\0\0<x:xmpmeta exif:GPSLatitude="1" a="', 'latin1')])
   const xmpChunk = Buffer.from('RIFF\xff\xff\xff\xffWEBPXMP \xff\xff\xff\x7f<x:xmpmeta>', 'latin1')
+  // An element or attribute name that never ends is not one that is blanked: it is not held either.
+  const endlessName = Buffer.from('RIFF\xff\xff\xff\xffWEBPXMP \xff\xff\xff\x7f<x:xmpmeta><', 'latin1')
+  const endlessAttribute = Buffer.from('RIFF\xff\xff\xff\xffWEBPXMP \xff\xff\xff\x7f<x:xmpmeta ', 'latin1')
   const scan = Buffer.from([0xff, 0xd8, 0xff, 0xda, 0x00, 0x02])
-  for (const [type, header] of [['image/png', itxt], ['image/webp', xmpChunk], ['image/jpeg', scan]] as const) {
+  for (const [type, header] of [['image/png', itxt], ['image/webp', xmpChunk], ['image/webp', endlessName], ['image/webp', endlessAttribute], ['image/jpeg', scan]] as const) {
     const lag = await largestLag(type, header, 0x41, 32 * 1024 * 1024)
     t.type(lag, 'number', `${type}: streamed`)
     t.ok((lag as number) < 4 * 1024 * 1024, `${type}: the output never lagged more than 4 MiB behind (${lag} bytes)`)
