@@ -1,9 +1,9 @@
 // Real pictures with real camera metadata, built in a temporary folder:
 // sharp encodes a small gradient with an embedded ICC profile (Display P3)
-// as JPEG, PNG or WebP; heif-enc (libheif) encodes HEIC from the PNG; then
+// as JPEG, PNG, WebP or AVIF; heif-enc (libheif) encodes HEIC from the PNG; then
 // ExifTool writes GPS, serial numbers and XMP into them, and reads them back
 // as the independent reader. Pixels are compared as decoded RGBA: sharp for
-// JPEG, PNG and WebP, heif-convert for HEIC (sharp's libheif has no HEVC).
+// JPEG, PNG, WebP and AVIF, heif-convert for HEIC (sharp's libheif has no HEVC).
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -16,9 +16,9 @@ import { createLocationStripper, type LocationStripperOptions } from '../../src/
 
 const run = promisify(execFile)
 
-export type Format = 'jpeg' | 'png' | 'webp' | 'heic'
-export const FORMATS: readonly Format[] = ['jpeg', 'png', 'webp', 'heic']
-export const MEDIA_TYPE: Record<Format, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', heic: 'image/heic' }
+export type Format = 'jpeg' | 'png' | 'webp' | 'heic' | 'avif'
+export const FORMATS: readonly Format[] = ['jpeg', 'png', 'webp', 'heic', 'avif']
+export const MEDIA_TYPE: Record<Format, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', heic: 'image/heic', avif: 'image/avif' }
 export const WIDTH = 64
 export const HEIGHT = 48
 
@@ -47,6 +47,7 @@ export async function picture (dir: string, format: Format, name = 'picture'): P
   if (format === 'jpeg') await image.jpeg({ quality: 90 }).toFile(path)
   else if (format === 'webp') await image.webp({ lossless: true }).toFile(path)
   else if (format === 'png') await image.png().toFile(path)
+  else if (format === 'avif') await image.avif({ quality: 60 }).toFile(path)
   else {
     const png = join(dir, `${name}-source.png`)
     await image.png().toFile(png)
