@@ -57,18 +57,16 @@ export function * jpegProgram (context: ProgramContext): Program {
 /**
  * After a 0xFF has been read (and not sent): the marker code, skipping fill
  * bytes (T.81 B.1.1.2). In a scan, 0xFF00 and restart markers are data: they
- * are sent and DATA is returned. END: the input ended.
+ * are sent and DATA is returned. END: the input ended (the 0xFF is sent).
  */
-function * codeAfterFF (context: ProgramContext, inScan: boolean): Step<number> {
+function * codeAfterFF (context: ProgramContext, inScan: boolean, beforeSending: () => void = () => {}): Step<number> {
   for (;;) {
     const next = yield * read(1)
-    if (next.length === 0) {
+    const code = next.length === 0 ? END : next[0]!
+    if (code === END || code === 0xff) {
+      beforeSending()
       context.emit(FF)
-      return END
-    }
-    const code = next[0]!
-    if (code === 0xff) {
-      context.emit(FF)
+      if (code === END) return END
     } else if (inScan && (code === 0x00 || isRestart(code))) {
       context.emit(FF, next)
       return DATA
@@ -90,11 +88,9 @@ function * image (context: ProgramContext): Step<boolean> {
         context.emit(first)
         return false
       }
-      code = yield * codeAfterFF(context, false)
-      if (code === END) {
-        extended.flush()
-        return false
-      }
+      // Held extended-XMP segments go out before any byte that follows them.
+      code = yield * codeAfterFF(context, false, () => extended.flush())
+      if (code === END) return false
     }
     const marker = Buffer.from([0xff, code])
     if (isStandalone(code)) {

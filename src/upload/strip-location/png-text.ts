@@ -131,19 +131,21 @@ export function deflateToLength (data: Buffer, length: number): Buffer | undefin
     padding -= 5 + size
   }
   const trailer = Buffer.alloc(4)
-  trailer.writeUInt32BE(adler32(Buffer.concat([data, Buffer.alloc(spaces, 0x20)])))
+  trailer.writeUInt32BE(adler32(data, spaces))
   parts.push(trailer)
   return Buffer.concat(parts, length)
 }
 
-function adler32 (data: Buffer): number {
+/** Adler-32 (RFC 1950 §8.2) of `data` followed by `spaces` spaces. */
+function adler32 (data: Buffer, spaces: number): number {
   let a = 1
   let b = 0
-  for (let i = 0; i < data.length;) {
-    // 5552 bytes is the most that cannot overflow before the modulo (RFC 1950 §9 note).
-    const stop = Math.min(data.length, i + 5552)
+  const total = data.length + spaces
+  for (let i = 0; i < total;) {
+    // Up to 5552 bytes cannot overflow before the modulo (as zlib does it).
+    const stop = Math.min(total, i + 5552)
     for (; i < stop; i++) {
-      a += data[i]!
+      a += i < data.length ? data[i]! : 0x20
       b += a
     }
     a %= 65521

@@ -114,6 +114,15 @@ t.test('extended XMP: a GPS property cut across two segments is blanked in both'
     t.same(privateTags(after!), [], `cut after "${cut}": none left`)
     t.match(after, { 'XMP-dc:Description': /a long note/ }, 'the rest of the extended XMP still reads')
     t.equal(stored.indexOf('48,51.498N'), -1)
+
+    // Without its last segment the run ends inside the cut property, which
+    // keeps the segment before held until something else follows: a fill
+    // byte, or the end of a truncated file. It must go out before them.
+    const head = withJpegSegments(Buffer.from([0xff, 0xd8]), segments.slice(0, -1).map((p) => [0xe1, p]))
+    const ff = Buffer.from([0xff])
+    const plain = await strip(Buffer.concat([head, base.subarray(2)]), 'image/jpeg')
+    t.ok((await strip(Buffer.concat([head, ff, base.subarray(2)]), 'image/jpeg')).equals(Buffer.concat([plain.subarray(0, head.length), ff, plain.subarray(head.length)])), 'a fill byte after the segments stays after them')
+    t.ok((await strip(Buffer.concat([head, ff]), 'image/jpeg')).equals(Buffer.concat([plain.subarray(0, head.length), ff])), 'a file ending in 0xFF after the segments: the 0xFF stays last')
   }
 })
 
