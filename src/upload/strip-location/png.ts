@@ -49,20 +49,18 @@ export function * pngProgram (context: ProgramContext): Program {
 /**
  * Reads the rest of a chunk (its data after `start`, and the CRC), lets
  * `scrub` change the data in place, and sends it with a CRC that matches.
- * Returns false when the input ended inside the chunk (sent as it was).
+ * A chunk cut short by the end of the input is scrubbed as far as it goes
+ * and sent without a new CRC; returns false then.
  */
 function * wholeChunk (context: ProgramContext, head: Buffer, length: number, start: Buffer, scrub: (data: Buffer) => number): Step<boolean> {
   if (length > context.maxBytes) throw new MetadataUnstrippableError(`a PNG metadata chunk is over ${context.maxBytes} bytes`)
   const rest = yield * read(length - start.length + 4)
+  const complete = rest.length === length - start.length + 4
   const data = Buffer.concat([start, rest.subarray(0, length - start.length)])
-  if (rest.length < length - start.length + 4) {
-    context.emit(head, start, rest)
-    return false
-  }
   const removed = scrub(data)
   context.removed += removed
-  context.emit(head, data, removed > 0 ? chunkCrc(head, [data]) : rest.subarray(rest.length - 4))
-  return true
+  context.emit(head, data, complete && removed > 0 ? chunkCrc(head, [data]) : rest.subarray(length - start.length))
+  return complete
 }
 
 function * textChunk (context: ProgramContext, head: Buffer, type: string, length: number): Step<boolean> {

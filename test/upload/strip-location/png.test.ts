@@ -147,6 +147,9 @@ t.test('truncated PNGs are stored at their size, without an error', async (t) =>
     const stored = await strip(truncated, 'image/png')
     t.equal(stored.length, cut, `cut at ${cut}`)
   }
+  const cutInExif = data.subarray(0, 33 + 8 + 150)
+  t.equal((await strip(cutInExif, 'image/png')).indexOf('SN-4711-BODY'), -1, 'cut inside eXIf: what there is of it is scrubbed')
+  t.not(cutInExif.indexOf('SN-4711-BODY'), -1)
   const notPng = Buffer.from('a text file labelled image/png')
   t.ok((await strip(notPng, 'image/png')).equals(notPng), 'not a PNG: unchanged')
 })
