@@ -97,7 +97,11 @@ export const ConfigSchema = Type.Object({
   CLAMD_SOCKET: Type.Optional(Type.String({ pattern: '^/' })),
   // Longest total time one scan may spend waiting on clamd (connect, a full
   // socket buffer, the verdict); past it the scan fails and nothing is stored.
-  SCAN_TIMEOUT_MS: Milliseconds(30_000)
+  SCAN_TIMEOUT_MS: Milliseconds(30_000),
+  // strip-location: GPS data and device serial numbers are removed from the
+  // stored original of JPEG, PNG, WebP and HEIF uploads (pixels untouched);
+  // keep: originals are stored exactly as uploaded.
+  ORIGINAL_METADATA: Type.Enum(['strip-location', 'keep'], { default: 'strip-location' })
 })
 
 export type Config = Static<typeof ConfigSchema>
