@@ -9,6 +9,7 @@ import databasePlugin from './plugins/database.js'
 import errorsPlugin, { frameworkErrorHandler } from './plugins/errors.js'
 import openapiPlugin from './plugins/openapi.js'
 import redisPlugin from './plugins/redis.js'
+import scannerPlugin from './plugins/scanner.js'
 import storagePlugin from './plugins/storage.js'
 import healthRoutes from './routes/health.js'
 import internalRoutes from './routes/internal/index.js'
@@ -60,6 +61,7 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
   app.register(openapiPlugin)
   app.register(databasePlugin, { config })
   app.register(storagePlugin, { config })
+  app.register(scannerPlugin, { config })
   app.register(authPlugin, { config })
   app.register(redisPlugin, { config })
   app.register(healthRoutes)

@@ -113,6 +113,7 @@ export const S3_SETTINGS = [
   'S3_BUCKET', 'S3_REGION', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_KEY_PREFIX',
   'S3_CHECKSUMS', 'S3_CONNECT_TIMEOUT_MS', 'S3_REQUEST_TIMEOUT_MS', 'S3_SOCKET_TIMEOUT_MS', 'S3_MAX_SOCKETS'
 ] as const
+export const SCAN_SETTINGS = ['SCAN_MODE', 'CLAMD_HOST', 'CLAMD_PORT', 'CLAMD_SOCKET', 'SCAN_TIMEOUT_MS'] as const
 export type DatabaseConfig = Pick<Config, typeof DATABASE_SETTINGS[number]>
 export type S3Config = Pick<Config, typeof S3_SETTINGS[number]>
 export type ConfigInput = Record<string, string | undefined>

@@ -5,7 +5,7 @@
 // treat it as "not scanned" and store nothing (fail closed).
 import type { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import type { Config } from '../config.js'
+import type { Config, SCAN_SETTINGS } from '../config.js'
 import { InfectedError } from '../errors.js'
 import { createClamdScanner } from './clamd.js'
 
@@ -36,7 +36,7 @@ export interface Scanner {
   close (): Promise<void>
 }
 
-export type ScanConfig = Pick<Config, 'SCAN_MODE' | 'CLAMD_HOST' | 'CLAMD_PORT' | 'CLAMD_SOCKET' | 'SCAN_TIMEOUT_MS'>
+export type ScanConfig = Pick<Config, typeof SCAN_SETTINGS[number]>
 
 /** The configured scanner, or undefined when SCAN_MODE is off. */
 export function createScanner (config: ScanConfig): Scanner | undefined {

@@ -29,7 +29,9 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async function uploadRoutes (app
     storage: app.storage,
     keyPrefix: app.config.S3_KEY_PREFIX,
     maxBytes,
-    allowedTypes: allowedTypes(app.config)
+    allowedTypes: allowedTypes(app.config),
+    stripLocation: app.config.ORIGINAL_METADATA === 'strip-location',
+    scanner: app.scanner
   }
   // Only multipart bodies are read here. Any other body (JSON, text,
   // multipart/mixed, none declared) is left unread and answered 415
