@@ -48,7 +48,11 @@ export function probeImage (head: Uint8Array): ImageProbe | undefined {
   if (heif) return heif
   let size
   try {
-    size = imageSize(head)
+    // A copy with an ArrayBuffer of its own: image-size reads through
+    // DataViews over input.buffer without bounding them by the input's
+    // length, so on a truncated head (a subarray of Node's pooled buffers)
+    // it would read the bytes that follow in memory instead of failing.
+    size = imageSize(new Uint8Array(head))
   } catch {
     return undefined
   }
