@@ -72,7 +72,8 @@ type Ask = Request extends infer R ? R extends Request ? Omit<R, 'id'> : never :
 function startChild (): { child: ChildProcess, ask: (request: Ask) => Promise<Reply>, ready: Promise<unknown> } {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/lib/preview-child.ts')], {
     cwd: ROOT,
-    env: { ...process.env, PREVIEW_QUEUE_MAX: '100', PREVIEW_TIMEOUT_MS: '120000' },
+    // MALLOC_ARENA_MAX as the Dockerfile sets it, unless given.
+    env: { MALLOC_ARENA_MAX: '2', ...process.env, PREVIEW_QUEUE_MAX: '100', PREVIEW_TIMEOUT_MS: '120000' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc']
   })
   const waiting = new Map<number, (reply: Reply) => void>()
@@ -159,7 +160,7 @@ async function main (): Promise<void> {
     console.log(`  idle RSS        ${(idle / MiB).toFixed(0)} MiB after a small JPEG and HEIC (${(cold / MiB).toFixed(0)} MiB before any image)`)
     console.log(`  peak RSS        ${(peak / MiB).toFixed(0)} MiB${kernelPeak ? ' (sampled every 20 ms and VmHWM)' : ' (sampled every 20 ms)'}`)
     console.log(`  peak - idle     ${((peak - idle) / MiB).toFixed(0)} MiB (goal: at most 300 MiB; ${((peak - cold) / MiB).toFixed(0)} MiB above the RSS before any image)`)
-    console.log(`  concurrency     ${process.env.PREVIEW_CONCURRENCY || 'one per CPU'}; MALLOC_ARENA_MAX ${process.env.MALLOC_ARENA_MAX ?? 'unset'}`)
+    console.log(`  concurrency     ${process.env.PREVIEW_CONCURRENCY || 'one per CPU'}; MALLOC_ARENA_MAX ${process.env.MALLOC_ARENA_MAX ?? '2 (as in the Dockerfile)'}`)
     console.log(`  2 s after       ${(after / MiB).toFixed(0)} MiB`)
     console.log(`  all done in     ${(burstMs / 1000).toFixed(1)} s; outcomes: ${[...new Set(states)].map((s) => `${s} x ${states.filter((x) => x === s).length}`).join(', ')}`)
     console.log(JSON.stringify({ timings, memory: { photos: photos.length, jpeg: JPEGS, heic: HEICS, coldRss: cold, idleRss: idle, peakRss: peak, growth: peak - idle, afterRss: after, burstMs, states } }))

@@ -14,9 +14,11 @@
 // loop never decodes: sharp works on libuv's thread pool, HEIC in workers.
 //
 // Memory: a job holds ~20-60 MiB for a 12 MP photo (generate.ts), a HEIC
-// decode ~110 MiB more while its worker runs, and HEIC decodes run one at a
-// time. Worst case: concurrency x (maxInputBytes + a 12 MP decode) + one
-// HEIC worker; a waiting job holds only its request.
+// decode ~105 MiB more while its worker runs, and HEIC decodes run one at a
+// time. Worst case: concurrency x (original + its decode) + one HEIC worker,
+// growing with the pixel count up to IMAGE_MAX_PIXELS; a waiting job holds
+// only its request. On glibc, run with MALLOC_ARENA_MAX=2 (the Dockerfile
+// does): libvips' threads otherwise leave freed memory in per-thread arenas.
 import sharp from 'sharp'
 import { MAX_PREVIEW_SIZE, previewConcurrency, previewSizes, type Config } from '../config.js'
 import { generate, type GenerateOutcome, type GenerateRequest } from './generate.js'
@@ -38,7 +40,7 @@ export interface ImageEngineOptions {
   queueMax: number
   /** PREVIEW_TIMEOUT_MS */
   timeoutMs: number
-  /** HEIC decoder workers at once (default 1: each needs ~110 MiB for 12 MP). */
+  /** HEIC decoder workers at once (default 1: each needs ~105 MiB for 12 MP). */
   heicWorkers?: number
 }
 

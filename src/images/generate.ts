@@ -16,12 +16,14 @@
 // (keepMetadata/withMetadata/keepIccProfile are never called). No ICC is
 // needed: the pixels are sRGB, which browsers assume for untagged images.
 //
-// Memory of one job, for a 12 MP photo (measured with bench/previews.ts):
-// the original (3-5 MiB as JPEG or HEIC, at most maxInputBytes), libvips'
-// decode of it (JPEG: shrink-on-load, ~10 MiB; PNG/TIFF: strips; WebP/AVIF:
-// the whole frame, ~36-50 MiB), the raw render at the largest size
-// (1280 x 960 x 4 = 4.7 MiB) and the encoded previews (< 1 MiB). A HEIC adds
-// its decoder worker, ~110 MiB while it runs (heic-decoder.ts).
+// Memory of one job, for a 12 MP photo: the original (3-6 MiB as a phone's
+// JPEG or HEIC, at most maxInputBytes), libvips' decode of it (JPEG:
+// shrink-on-load, ~10 MiB, a progressive one ~40 MiB; PNG/TIFF: strips;
+// WebP/AVIF: the whole frame, ~36-50 MiB), the raw render at the largest
+// size (1280 x 960 x 4 = 4.7 MiB) and the encoded previews (< 1 MiB). A HEIC
+// adds its decoder worker, ~105 MiB at its peak (heic-decoder.ts). All of it
+// grows with the pixel count, which IMAGE_MAX_PIXELS bounds. bench/previews.ts
+// measures the whole: 20 photos at once on 2 CPUs, ~170-205 MiB above idle.
 import type { Readable } from 'node:stream'
 import sharp, { type Sharp } from 'sharp'
 import { rgbaToThumbHash } from 'thumbhash'

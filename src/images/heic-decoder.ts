@@ -7,9 +7,10 @@
 // it. The module is compiled once and shared, so a new worker costs an
 // instantiation (tens of ms), not a compilation.
 //
-// Memory while one 12 MP image decodes: about 100 MiB of WebAssembly memory
-// (the file, libde265's state, YCbCr planes and the RGB image) plus ~10 MiB
-// for the worker itself; what comes back is a ~9 MiB TIFF (see raw-tiff.ts).
+// Memory while one 12 MP image decodes: ~90 MiB of WebAssembly memory (the
+// file, libde265's state, YCbCr planes and the RGB image) and the worker
+// itself, ~105 MiB of RSS at the peak (measured, built code); what comes
+// back is a ~9 MiB TIFF (see raw-tiff.ts).
 // At most `maxWorkers` decode at once (default 1); other callers wait.
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
