@@ -2,6 +2,7 @@
 // loadConfig(process.env) once at start; nothing else reads the environment.
 import { createPublicKey } from 'node:crypto'
 import { isIP } from 'node:net'
+import { availableParallelism } from 'node:os'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
 
@@ -101,7 +102,19 @@ export const ConfigSchema = Type.Object({
   // strip-location: GPS data and device serial numbers are removed from the
   // stored original of JPEG, PNG, WebP and HEIF uploads (pixels untouched);
   // keep: originals are stored exactly as uploaded.
-  ORIGINAL_METADATA: Type.Enum(['strip-location', 'keep'], { default: 'strip-location' })
+  ORIGINAL_METADATA: Type.Enum(['strip-location', 'keep'], { default: 'strip-location' }),
+
+  // Image previews (src/images). Sizes are the long edges a preview fits in;
+  // parsed and checked by previewSizes().
+  PREVIEW_SIZES: Type.String({ minLength: 1, default: '320,1280' }),
+  PREVIEW_MAX_FRAMES: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }),
+  // 268,402,689 is sharp's own ceiling (16383 x 16383).
+  IMAGE_MAX_PIXELS: Type.Integer({ minimum: 1, maximum: 268_402_689, default: 50_000_000 }),
+  // 0: one per CPU (os.availableParallelism()).
+  PREVIEW_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 256, default: 0 }),
+  PREVIEW_QUEUE_MAX: Type.Integer({ minimum: 0, maximum: 100_000, default: 100 }),
+  PREVIEW_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 20_000 }),
+  PREVIEW_WAIT_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 })
 })
 
 export type Config = Static<typeof ConfigSchema>
@@ -176,6 +189,13 @@ export function loadConfig (env: ConfigInput, only?: ReadonlyArray<keyof Config>
     config.S3_MAX_SOCKETS !== undefined && config.DOWNLOAD_MAX_CONCURRENT >= config.S3_MAX_SOCKETS) {
     problems.push(`DOWNLOAD_MAX_CONCURRENT (${config.DOWNLOAD_MAX_CONCURRENT}) must be below S3_MAX_SOCKETS (${config.S3_MAX_SOCKETS}), so uploads and readiness always find a socket`)
   }
+  if (wanted('PREVIEW_SIZES') && raw.PREVIEW_SIZES !== undefined) {
+    try {
+      parsePreviewSizes(raw.PREVIEW_SIZES)
+    } catch (err) {
+      problems.push(`PREVIEW_SIZES ${(err as Error).message}`)
+    }
+  }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
   return config
 }
@@ -198,6 +218,30 @@ export function trustedProxies (config: Pick<Config, 'TRUST_PROXY'>): string[] |
 /** The allow-list as lower-case media ranges, or undefined when every type is allowed. */
 export function allowedTypes (config: Pick<Config, 'ATTACHMENT_ALLOWED_TYPES'>): string[] | undefined {
   return config.ATTACHMENT_ALLOWED_TYPES?.split(',').map((item) => item.trim().toLowerCase())
+}
+
+/** Most sizes one attachment can have: each is a stored object per format. */
+export const MAX_PREVIEW_SIZES = 8
+/** Largest preview edge: a preview is decoded at this size in memory (4096² x 4 bytes = 64 MiB). */
+export const MAX_PREVIEW_SIZE = 4096
+
+/** PREVIEW_SIZES as sorted unique integers ("1280, 320,320" -> [320, 1280]). */
+export function previewSizes (config: Pick<Config, 'PREVIEW_SIZES'>): number[] {
+  return parsePreviewSizes(config.PREVIEW_SIZES)
+}
+
+function parsePreviewSizes (value: string): number[] {
+  const items = value.split(',').map((item) => item.trim())
+  const bad = items.filter((item) => !/^[1-9][0-9]{0,4}$/.test(item) || Number(item) < 16 || Number(item) > MAX_PREVIEW_SIZE)
+  if (bad.length > 0) throw new Error(`has invalid entries (${bad.map((b) => JSON.stringify(b)).join(', ')}); use integers from 16 to ${MAX_PREVIEW_SIZE}`)
+  const sizes = [...new Set(items.map(Number))].sort((a, b) => a - b)
+  if (sizes.length > MAX_PREVIEW_SIZES) throw new Error(`lists ${sizes.length} sizes; at most ${MAX_PREVIEW_SIZES}`)
+  return sizes
+}
+
+/** PREVIEW_CONCURRENCY, with 0 meaning one job per CPU. */
+export function previewConcurrency (config: Pick<Config, 'PREVIEW_CONCURRENCY'>): number {
+  return config.PREVIEW_CONCURRENCY > 0 ? config.PREVIEW_CONCURRENCY : availableParallelism()
 }
 
 export interface JwtVerification {
