@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { trustedProxies, type Config } from './config.js'
 import { loggerOptions, type LogOptions } from './logger.js'
+import auditPlugin from './plugins/audit.js'
 import authPlugin from './plugins/auth.js'
 import connectionsPlugin, { serverTimeouts } from './plugins/connections.js'
 import databasePlugin from './plugins/database.js'
@@ -60,6 +61,7 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
   app.register(errorsPlugin)
   app.register(openapiPlugin)
   app.register(databasePlugin, { config })
+  app.register(auditPlugin, { config })
   app.register(storagePlugin, { config })
   app.register(scannerPlugin, { config })
   app.register(authPlugin, { config })

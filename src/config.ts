@@ -104,6 +104,18 @@ export const ConfigSchema = Type.Object({
   // keep: originals are stored exactly as uploaded.
   ORIGINAL_METADATA: Type.Enum(['strip-location', 'keep'], { default: 'strip-location' }),
 
+  // Read audit: every 200/206 of an original or a preview is recorded, in
+  // batches of at most one write per AUDIT_FLUSH_MS; at most AUDIT_BUFFER_MAX
+  // events wait in memory (older ones are dropped, counted and logged, while
+  // Postgres is down). Client addresses are stored as an HMAC with
+  // AUDIT_IP_SALT, or not at all when it is unset.
+  AUDIT_ENABLED: Type.Boolean({ default: true }),
+  AUDIT_FLUSH_MS: Type.Integer({ minimum: 50, maximum: 3_600_000, default: 1_000 }),
+  AUDIT_BUFFER_MAX: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 50_000 }),
+  AUDIT_IP_SALT: Type.Optional(Type.String({ minLength: 16 })),
+  // The cleanup job prunes access events older than this (30m, 24h, 400d).
+  AUDIT_RETENTION: Type.String({ pattern: '^[1-9][0-9]{0,5}[smhd]$', default: '400d' }),
+
   // Image previews (src/images). Sizes are the long edges a preview fits in;
   // parsed and checked by previewSizes().
   PREVIEW_SIZES: Type.String({ minLength: 1, default: '320,1280' }),

@@ -20,6 +20,7 @@ export const attachmentNotFound = (reason?: DenialReason): FastifyError & WithRe
 export const RouteNotFoundError = createError('ATT_ROUTE_NOT_FOUND', 'Route %s %s not found', 404)
 export const LinkConflictError = createError('ATT_LINK_CONFLICT', 'Attachments already linked to another message or being deleted: %s', 409)
 export const BadUploadError = createError('ATT_BAD_UPLOAD', '%s', 400)
+export const BadRequestError = createError('ATT_VALIDATION', '%s', 400)
 export const EmptyFileError = createError('ATT_EMPTY_FILE', 'The file is empty', 400)
 export const FileTooLargeError = createError('ATT_FILE_TOO_LARGE', 'The file exceeds the limit of %d bytes', 413)
 export const TypeNotAllowedError = createError('ATT_TYPE_NOT_ALLOWED', 'Files of type %s are not allowed', 415)

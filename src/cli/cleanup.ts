@@ -49,13 +49,14 @@ async function main (): Promise<number> {
       process.stdout.write(`${USAGE}\n`)
       return 0
     }
-    const config = loadConfig(process.env, [...DATABASE_SETTINGS, ...S3_SETTINGS, 'CLEANUP_STALE_AFTER'])
+    const config = loadConfig(process.env, [...DATABASE_SETTINGS, ...S3_SETTINGS, 'CLEANUP_STALE_AFTER', 'AUDIT_RETENTION'])
     const olderThanMs = parseDuration(values['older-than'] ?? config.CLEANUP_STALE_AFTER)
     if (olderThanMs === undefined) throw new UsageError('--older-than must look like 30m, 24h or 7d')
     if (values.orphans && olderThanMs < ORPHAN_MIN_AGE_MS) throw new UsageError('--orphans needs --older-than of at least 1h')
     const batchSize = positiveInteger('batch-size', values['batch-size'], 500, 1000)!
     const maxItems = positiveInteger('max-items', values['max-items'], undefined)
-    return await run(config, { olderThanMs, batchSize, ...(maxItems ? { maxItems } : {}), dryRun: values['dry-run'], orphans: values.orphans })
+    const auditRetentionMs = parseDuration(config.AUDIT_RETENTION)!
+    return await run(config, { olderThanMs, batchSize, ...(maxItems ? { maxItems } : {}), dryRun: values['dry-run'], orphans: values.orphans, auditRetentionMs })
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`)
@@ -70,7 +71,7 @@ async function main (): Promise<number> {
 }
 
 async function run (config: S3Config & DatabaseConfig,
-  options: { olderThanMs: number, batchSize: number, maxItems?: number, dryRun: boolean, orphans: boolean }): Promise<number> {
+  options: { olderThanMs: number, batchSize: number, maxItems?: number, dryRun: boolean, orphans: boolean, auditRetentionMs: number }): Promise<number> {
   const database = createDatabase(config, { max: 2, applicationName: 'chat-attachments:cleanup' })
   const storage = createS3Storage(config)
   let summary: CleanupSummary

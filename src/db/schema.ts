@@ -1,7 +1,7 @@
 // The one table this service owns. Migrations in migrations/ are generated
 // from this file with `npm run db:generate`; never edit an applied migration.
 import { sql } from 'drizzle-orm'
-import { bigint, check, index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { bigint, check, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 
 // Exported so drizzle-kit sees it and emits CREATE TYPE.
 // UPLOADED (staged) -> LINKED (on a message); either -> DELETING while its
@@ -50,3 +50,36 @@ export const chatAttachment = pgTable('chat_attachment', {
 
 export type AttachmentRow = typeof chatAttachment.$inferSelect
 export type NewAttachmentRow = typeof chatAttachment.$inferInsert
+
+// Read audit: one row per 200/206 answer of an original or a preview, and
+// one row per batch of 304s of the same attachment, variant and viewer
+// (count > 1). Written in batches by src/audit/recorder.ts; pruned by the
+// cleanup job after AUDIT_RETENTION. No foreign key: the log outlives the
+// attachment, so "who read it before it was erased" can still be answered.
+export const attachmentAccess = pgTable('attachment_access', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  attachmentId: uuid('attachment_id').notNull(),
+  dialogId: text('dialog_id').notNull(),
+  // "original", or "preview:<size>:<format>".
+  variant: text('variant').notNull(),
+  // The token's sub, or "dlg:<dialog>" for a dialog link token without one.
+  viewer: text('viewer').notNull(),
+  // owner | read_any | dialog_link
+  grantedBy: text('granted_by').notNull(),
+  // header | cookie | query
+  tokenSource: text('token_source').notNull(),
+  status: integer('status').notNull(),
+  // Body bytes sent (for an interrupted answer: what was written).
+  bytes: bigint('bytes', { mode: 'number' }).notNull(),
+  // 1 for a 200/206; the number of 304s for a counted row.
+  count: integer('count').notNull().default(1),
+  // HMAC-SHA-256 of the client address with AUDIT_IP_SALT (null when unset).
+  clientHash: text('client_hash'),
+  at: timestamptz('at').notNull()
+}, (t) => [
+  index('attachment_access_dialog_at_idx').on(t.dialogId, t.at, t.id),
+  index('attachment_access_at_idx').on(t.at)
+])
+
+export type AccessRow = typeof attachmentAccess.$inferSelect
+export type NewAccessRow = typeof attachmentAccess.$inferInsert

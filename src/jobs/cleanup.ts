@@ -14,15 +14,20 @@
 //    in flight (object stored, row not yet written) are safe.
 import type { Database } from '../db/client.js'
 import { withAdvisoryLock } from '../db/advisory-lock.js'
+import { createAccessLogRepository } from '../db/access-log.js'
 import { createLifecycleRepository, type Claimed } from '../db/lifecycle.js'
 import { removeClaimed } from '../domain/delete-attachments.js'
 import type { ObjectInfo, ObjectStorage } from '../storage/storage.js'
+
+const PRUNE_BATCH = 10_000
 
 export interface CleanupOptions {
   /** Staged rows and orphan objects older than this are deleted. */
   olderThanMs: number
   dryRun: boolean
   orphans: boolean
+  /** Read-audit events older than this are pruned (not in a dry run). */
+  auditRetentionMs?: number
   batchSize: number
   /** Upper bound on rows plus orphans handled in this run. */
   maxItems?: number
@@ -48,13 +53,15 @@ export interface CleanupSummary {
   failed: number
   orphansFound: number
   orphansDeleted: number
+  /** Read-audit events older than AUDIT_RETENTION that were deleted. */
+  accessEventsPruned: number
   bytesFreed: number
   durationMs: number
 }
 
 export async function runCleanup (deps: CleanupDeps, options: CleanupOptions): Promise<CleanupSummary> {
   const started = Date.now()
-  const summary: CleanupSummary = { dryRun: options.dryRun, staleFound: 0, deleted: 0, failed: 0, orphansFound: 0, orphansDeleted: 0, bytesFreed: 0, durationMs: 0 }
+  const summary: CleanupSummary = { dryRun: options.dryRun, staleFound: 0, deleted: 0, failed: 0, orphansFound: 0, orphansDeleted: 0, accessEventsPruned: 0, bytesFreed: 0, durationMs: 0 }
   try {
     const outcome = await withAdvisoryLock(deps.databaseUrl, 'cleanup', () => clean(deps, options, summary))
     if (!outcome.acquired) summary.alreadyRunning = true
@@ -122,6 +129,16 @@ async function clean (deps: CleanupDeps, options: CleanupOptions, summary: Clean
       if (claimed.length === 0) break
       // Storage is down: stop instead of claiming everything; the next run resumes.
       if (!await removeBatch(claimed, 'stale')) return
+    }
+  }
+
+  if (options.auditRetentionMs !== undefined && !options.dryRun) {
+    const accessLog = createAccessLogRepository(deps.database.db)
+    const before = new Date((options.now ?? new Date()).getTime() - options.auditRetentionMs)
+    // In batches, so one run never holds a long delete on a big table.
+    for (let pruned = PRUNE_BATCH; pruned === PRUNE_BATCH;) {
+      pruned = await accessLog.prune(before, PRUNE_BATCH)
+      summary.accessEventsPruned += pruned
     }
   }
 

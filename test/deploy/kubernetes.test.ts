@@ -31,7 +31,7 @@ const IMAGE = 'chat-attachments'
 const CONFIG_MAP = 'chat-attachments-config'
 const SECRET = 'chat-attachments-secrets'
 const LABELS = { 'app.kubernetes.io/name': 'chat-attachments', 'app.kubernetes.io/part-of': 'customer-support-chat' }
-const CREDENTIALS = ['DATABASE_URL', 'REDIS_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'LEGACY_DATABASE_URL']
+const CREDENTIALS = ['DATABASE_URL', 'REDIS_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'LEGACY_DATABASE_URL', 'AUDIT_IP_SALT']
 /** close-with-grace's delay in src/server.ts. */
 const CLOSE_DELAY_SECONDS = 10
 

@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { invalidToken, insufficientScope, missingToken } from '../../errors.js'
 import { bearerToken, hasScope, verifyToken, WRITE_SCOPE } from '../../plugins/auth.js'
 import { ANONYMOUS_DISCARD, discardUnreadBody, type DiscardBounds } from '../discard-unread-body.js'
+import accessLogRoutes from './access-log.js'
 import deleteRoutes from './delete.js'
 import linkRoutes from './link.js'
 import readRoutes from './read.js'
@@ -42,6 +43,7 @@ const internalRoutes: FastifyPluginAsyncTypebox = async function internalRoutes 
   await app.register(uploadRoutes)
   await app.register(linkRoutes)
   await app.register(deleteRoutes)
+  await app.register(accessLogRoutes)
   // Reads get entity tags and 304s; @fastify/etag hashes the JSON it sends.
   await app.register(async function reads (scope) {
     await scope.register(fastifyEtag)

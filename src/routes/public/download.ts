@@ -14,7 +14,8 @@ import { parseRange, type RangeResult } from '../../http/range.js'
 import { isInlineType, servedContentType } from '../../http/served-type.js'
 import { ID_REGEX } from '../../schemas/common.js'
 import { ObjectNotFoundError } from '../../storage/storage.js'
-import { rateLimitSubject, readDenial } from './viewer.js'
+import { accessOf, auditStream } from './audit-access.js'
+import { rateLimitSubject, readAccess } from './viewer.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const NIL_UUID = '00000000-0000-0000-0000-000000000000'
@@ -62,14 +63,17 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
     if (!wellFormed) throw attachmentNotFound('malformed_id')
     if (!row) throw attachmentNotFound('unknown_id')
     if (row.dialogId !== dialogId) throw attachmentNotFound('wrong_dialog')
-    const denial = readDenial(claims, row)
-    if (denial) throw attachmentNotFound(denial)
+    const access = readAccess(claims, row)
+    if ('denied' in access) throw attachmentNotFound(access.denied)
     if (row.status === 'DELETING') throw attachmentNotFound('being_deleted')
 
     const validators = { etag: row.etag, lastModified: row.lastModified }
     const cacheHeaders = { 'cache-control': cacheControl, etag: row.etag, 'last-modified': httpDate(row.lastModified) }
     const precondition = evaluatePreconditions(request.headers, validators)
-    if (precondition === 'not-modified') return reply.code(304).headers(cacheHeaders).send()
+    if (precondition === 'not-modified') {
+      app.audit?.revalidated(accessOf(request, row, access.granted, 'original'))
+      return reply.code(304).headers(cacheHeaders).send()
+    }
     if (precondition === 'failed') throw new PreconditionFailedError()
 
     // RFC 9110 §14.2: Range is defined for GET only; If-Range with a stale
@@ -95,7 +99,10 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
       ...(range.kind === 'partial' ? { 'content-range': `bytes ${start}-${end}/${size}` } : {})
     }
     const status = range.kind === 'partial' ? 206 : 200
-    if (head || length === 0) return reply.code(status).headers(headers).send(head ? undefined : '')
+    if (head || length === 0) {
+      if (!head) app.audit?.record(accessOf(request, row, access.granted, 'original'), status, 0)
+      return reply.code(status).headers(headers).send(head ? undefined : '')
+    }
 
     // Bounded: streams per viewer (429) and per instance (503). The slot is
     // held until the response is finished or the connection is gone.
@@ -135,6 +142,7 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
       object.body.destroy()
       throw new Error(`storage sent ${object.contentLength} bytes for ${row.storageKey}, expected ${length}`)
     }
+    if (app.audit) auditStream(app.audit, accessOf(request, row, access.granted, 'original'), reply, status, object.body)
     return reply.code(status).headers(headers).send(object.body)
   }
 }

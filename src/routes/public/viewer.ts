@@ -5,6 +5,7 @@ import { parse as parseCookies } from 'cookie'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
 import type { AttachmentRow } from '../../db/schema.js'
+import type { GrantedBy } from '../../audit/recorder.js'
 import type { DenialReason } from '../../errors.js'
 import {
   bearerToken, hasScope, lifetimeRefusal, linkTokenRefusal, verifyToken, WRITE_SCOPE,
@@ -57,14 +58,20 @@ export function identify (app: FastifyInstance, request: FastifyRequest, config:
 }
 
 /**
- * The owner, a support agent, or a link token for this dialog; otherwise the
- * reason of the denial, which only logs and metrics ever see.
+ * How a reader may read an attachment: its owner, a support agent, or a link
+ * token for this dialog; otherwise the reason of the denial, which only logs
+ * and metrics ever see.
  */
-export function readDenial (claims: TokenClaims, row: AttachmentRow): DenialReason | undefined {
-  if ((typeof claims.sub === 'string' && claims.sub === row.ownerId) ||
-    hasScope(claims, READ_ANY_SCOPE) ||
-    (typeof claims.dlg === 'string' && claims.dlg === row.dialogId)) return undefined
-  return hasScope(claims, WRITE_SCOPE) ? 'service_token' : 'no_access'
+export function readAccess (claims: TokenClaims, row: Pick<AttachmentRow, 'ownerId' | 'dialogId'>): { granted: GrantedBy } | { denied: DenialReason } {
+  if (typeof claims.sub === 'string' && claims.sub === row.ownerId) return { granted: 'owner' }
+  if (hasScope(claims, READ_ANY_SCOPE)) return { granted: 'read_any' }
+  if (typeof claims.dlg === 'string' && claims.dlg === row.dialogId) return { granted: 'dialog_link' }
+  return { denied: hasScope(claims, WRITE_SCOPE) ? 'service_token' : 'no_access' }
+}
+
+/** Who read, for the audit: the token's sub, else its dialog link. */
+export function viewerName (claims: TokenClaims): string {
+  return typeof claims.sub === 'string' ? claims.sub : `dlg:${String(claims.dlg)}`
 }
 
 /** The budget a request is counted against: the user, else (anonymous) none. */
