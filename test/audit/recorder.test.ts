@@ -15,8 +15,13 @@ import { createTestDatabase, createTestS3 } from '../helper.js'
 import { freePort } from '../support/process.js'
 
 const access = (n: number): Access => ({
-  attachmentId: '6f1c4d2e-8a4b-4c1d-9e2f-0a1b2c3d4e5f', dialogId: 'd-1', variant: 'original', viewer: `user-${n}`,
-  grantedBy: 'owner', tokenSource: 'header', clientAddress: '10.0.0.1'
+  attachmentId: '6f1c4d2e-8a4b-4c1d-9e2f-0a1b2c3d4e5f',
+  dialogId: 'd-1',
+  variant: 'original',
+  viewer: `user-${n}`,
+  grantedBy: 'owner',
+  tokenSource: 'header',
+  clientAddress: '10.0.0.1'
 })
 
 function capture () {
