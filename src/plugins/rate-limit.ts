@@ -2,6 +2,8 @@
 // one budget shared by every instance. Registered inside the public context
 // only. Fails open: when Redis is down or slower than REDIS_TIMEOUT_MS, the
 // request is served unlimited, and the failure is logged, throttled.
+// RATE_LIMIT_STORE=memory uses the library's own in-process store instead;
+// app.ts then never registers the Redis plugin, hence no declared dependency.
 import fastifyRateLimit, { normalizeIP, type FastifyRateLimitStore, type FastifyRateLimitStoreCtor, type RateLimitPluginOptions } from '@fastify/rate-limit'
 import RedisStore from '@fastify/rate-limit/store/RedisStore.js'
 import type { FastifyRequest } from 'fastify'
@@ -19,13 +21,15 @@ export interface RateLimitOptions {
 
 export default fp<RateLimitOptions>(async function rateLimitPlugin (app, { config, subject }) {
   const failures = failureLog(app.log, 'Rate limit store (Redis)')
+  const memory = config.RATE_LIMIT_STORE === 'memory'
+  if (memory) app.log.warn('Rate limit counted in process memory (RATE_LIMIT_STORE=memory): every instance has its own budget')
   await app.register(fastifyRateLimit, {
     global: true,
     hook: 'onRequest',
     max: config.RATE_LIMIT_MAX,
     timeWindow: config.RATE_LIMIT_WINDOW_MS,
     skipOnError: true,
-    store: reportingStore(app.redis, `${config.REDIS_KEY_PREFIX}rate:`, failures),
+    ...(memory ? {} : { store: reportingStore(app.redis, `${config.REDIS_KEY_PREFIX}rate:`, failures) }),
     keyGenerator (request) {
       const ip = normalizeIP(request.ip)
       const who = subject(request)
@@ -33,7 +37,7 @@ export default fp<RateLimitOptions>(async function rateLimitPlugin (app, { confi
     },
     errorResponseBuilder: (_request, context) => new RateLimitedError(context.after)
   })
-}, { name: 'rate-limit', fastify: '5.x', dependencies: ['redis'] })
+}, { name: 'rate-limit', fastify: '5.x' })
 
 /** The library's Redis store (atomic Lua INCR+PEXPIRE), reporting failures. */
 function reportingStore (redis: Redis, prefix: string, failures: ReturnType<typeof failureLog>): FastifyRateLimitStoreCtor {
