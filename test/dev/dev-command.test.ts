@@ -3,7 +3,7 @@
 // embedded Postgres and the local S3-protocol server, uploads a sample image
 // and prints tokens that serve real uploads and downloads; SIGINT or SIGTERM
 // to the npm process alone stops every process it started; a second
-// instance uses its services; a second start reuses the data; a
+// instance and the CLIs use its services; a second start reuses the data; a
 // failed start says why in one line and leaves nothing running.
 // Slow (a real initdb, several starts on a busy machine): its own timeout.
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -132,6 +132,14 @@ t.test('first start: embedded Postgres, local S3, rate limit in memory; the prin
     t.equal((await download(`${banner.sampleUrl}?token=${banner.linkToken}`)).status, 200, 'the first instance still serves')
   })
 
+  t.test('npm run cleanup uses the running instance\'s services', async (t) => {
+    const cleanup = npmRun(t, 'cleanup', ['--dry-run'], bareEnv())
+    const { code } = await cleanup.exited
+    t.equal(code, 0, 'exit code 0', { stderr: cleanup.stderr() })
+    t.match(cleanup.stdout(), /^\{"dryRun":true,"staleFound":0,/m, 'its JSON summary')
+    t.match(cleanup.stderr(), 'cleanup: Postgres: embedded, run by the npm run dev with pid')
+  })
+
   t.test('SIGINT to the npm process alone stops the server, Postgres and S3', async (t) => {
     await stopAndCheck(t, run, 'SIGINT')
     t.notOk(existsSync(join(dataDir, 'postgres', 'postmaster.pid')), 'Postgres shut down cleanly (no postmaster.pid)')
@@ -139,6 +147,16 @@ t.test('first start: embedded Postgres, local S3, rate limit in memory; the prin
     t.notOk(existsSync(join(dataDir, 'services.json')), 'it no longer advertises its services')
     await t.rejects(fetch(banner.base), 'the port is closed')
   })
+})
+
+t.test('the CLIs start and stop their own services when no npm run dev runs', async (t) => {
+  const cleanup = npmRun(t, 'cleanup', ['--dry-run'], bareEnv())
+  const { code } = await cleanup.exited
+  t.equal(code, 0, 'exit code 0', { stderr: cleanup.stderr() })
+  t.match(cleanup.stdout(), /^\{"dryRun":true,/m)
+  t.match(cleanup.stderr(), `cleanup: Postgres: embedded, data in ${join(dataDir, 'postgres')}`)
+  t.same(cleanup.seen().filter(isRunning).map(describe), [], 'nothing it started is left')
+  t.same(mentioning(dataDir).map(describe), [], 'nothing runs on the data folder')
 })
 
 t.test('a second start reuses the data and uploads no second sample; a terminal\'s Ctrl-C stops it', async (t) => {
