@@ -4,14 +4,18 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { trustedProxies, type Config } from './config.js'
 import { loggerOptions, type LogOptions } from './logger.js'
 import authPlugin from './plugins/auth.js'
+import connectionsPlugin, { serverTimeouts } from './plugins/connections.js'
 import databasePlugin from './plugins/database.js'
 import errorsPlugin, { frameworkErrorHandler } from './plugins/errors.js'
 import openapiPlugin from './plugins/openapi.js'
 import redisPlugin from './plugins/redis.js'
+import scannerPlugin from './plugins/scanner.js'
 import storagePlugin from './plugins/storage.js'
 import healthRoutes from './routes/health.js'
 import internalRoutes from './routes/internal/index.js'
+import { INTERNAL_PREFIX, PUBLIC_PREFIX } from './routes/paths.js'
 import publicRoutes from './routes/public/index.js'
+import { rewriteMalformedBrowserPath } from './routes/public/malformed-path.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,6 +29,8 @@ export interface AppOptions {
   log?: Omit<LogOptions, 'level'>
 }
 
+const MAX_PARAM_LENGTH = 200
+
 /** Builds the whole service from its options; reads no environment. */
 export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
   const app = Fastify({
@@ -37,7 +43,12 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
     trustProxy: trustedProxies(config),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    routerOptions: { maxParamLength: 200 },
+    ...serverTimeouts(config),
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Browser paths the router would refuse before routing (bad
+    // percent-encoding, over-long ids) go through the browser routes like any
+    // malformed id: rate-limited, and answered with the one common 404.
+    rewriteUrl: (request) => rewriteMalformedBrowserPath(request.url ?? '/', MAX_PARAM_LENGTH),
     frameworkErrors: frameworkErrorHandler,
     // Unknown body properties are refused (400), not silently dropped: a
     // typo in a field name must not pass unnoticed.
@@ -45,10 +56,12 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)
+  app.register(connectionsPlugin, { config })
   app.register(errorsPlugin)
   app.register(openapiPlugin)
   app.register(databasePlugin, { config })
   app.register(storagePlugin, { config })
+  app.register(scannerPlugin, { config })
   app.register(authPlugin, { config })
   // Only the rate limit uses Redis: with RATE_LIMIT_STORE=memory it is never connected.
   if (config.RATE_LIMIT_STORE === 'redis') {
@@ -57,7 +70,7 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
     app.register(redisPlugin, { config: { ...config, REDIS_URL: config.REDIS_URL } })
   }
   app.register(healthRoutes)
-  app.register(internalRoutes, { prefix: '/internal/v1' })
-  app.register(publicRoutes, { prefix: '/v1' })
+  app.register(internalRoutes, { prefix: INTERNAL_PREFIX })
+  app.register(publicRoutes, { prefix: PUBLIC_PREFIX })
   return app as unknown as FastifyInstance
 }

@@ -2,6 +2,7 @@
 // loadConfig(process.env) once at start; nothing else reads the environment.
 import { createPublicKey } from 'node:crypto'
 import { isIP } from 'node:net'
+import { availableParallelism } from 'node:os'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
 
@@ -13,6 +14,14 @@ export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
   LOG_LEVEL: LogLevel,
+  // Every connection is bounded in time: the request headers must arrive
+  // within HTTP_HEADERS_TIMEOUT_MS, a request body within
+  // HTTP_REQUEST_TIMEOUT_MS (uploads: a progress rule instead, see
+  // UPLOAD_MIN_BYTES_PER_SECOND), and an idle keep-alive connection is closed
+  // after HTTP_KEEP_ALIVE_TIMEOUT_MS (keep it above the load balancer's).
+  HTTP_HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
+  HTTP_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 72_000 }),
 
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
@@ -46,6 +55,11 @@ export const ConfigSchema = Type.Object({
 
   JWT_COOKIE_NAME: Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]{1,64}$', default: 'chat_token' }),
   QUERY_TOKEN_MAX_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 600 }),
+  // A browser token may expire at most this far ahead of now.
+  TOKEN_MAX_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 86_400 }),
+  // Tolerated clock difference with the token issuer: a link token's iat may
+  // be at most this far in the future.
+  TOKEN_CLOCK_SKEW_SECONDS: Type.Integer({ minimum: 0, maximum: 600, default: 60 }),
 
   // Appended to "private, " on every download.
   ATTACHMENT_CACHE_CONTROL: Type.String({ pattern: '^[A-Za-z0-9=, -]{1,200}$', default: 'no-cache' }),
@@ -64,10 +78,61 @@ export const ConfigSchema = Type.Object({
   LEGACY_DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
 
   ATTACHMENT_MAX_BYTES: Type.Integer({ minimum: 1, maximum: 5 * 1024 ** 4, default: 26_214_400 }),
-  ATTACHMENT_ALLOWED_TYPES: Type.Optional(Type.String({ minLength: 1 }))
+  ATTACHMENT_ALLOWED_TYPES: Type.Optional(Type.String({ minLength: 1 })),
+  // Uploads in flight per instance (each holds up to ~15 MiB); more get 503.
+  UPLOAD_MAX_CONCURRENT: Type.Integer({ minimum: 1, maximum: 1_000, default: 8 }),
+  // An upload must deliver at least this many bytes per second, judged over
+  // each HTTP_REQUEST_TIMEOUT_MS window; a slower or stalled one is cut.
+  UPLOAD_MIN_BYTES_PER_SECOND: Type.Integer({ minimum: 1, maximum: 100 * 1024 ** 2, default: 1_024 }),
+
+  // Downloads streaming at once: per viewer (429 beyond), and per instance
+  // (503 beyond), which must leave S3 sockets for uploads and readiness.
+  DOWNLOAD_MAX_CONCURRENT_PER_USER: Type.Integer({ minimum: 1, maximum: 10_000, default: 16 }),
+  DOWNLOAD_MAX_CONCURRENT: Type.Integer({ minimum: 1, maximum: 100_000, default: 160 }),
+  // A download whose client has read nothing for this long is aborted.
+  DOWNLOAD_STALL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+
+  // Malware gate: "clamd" streams every upload through clamd's INSTREAM and
+  // refuses to store what it cannot scan. ATTACHMENT_MAX_BYTES must stay
+  // below clamd's StreamMaxLength (see src/scan/clamd.ts).
+  SCAN_MODE: Type.Enum(['off', 'clamd'], { default: 'off' }),
+  CLAMD_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  CLAMD_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3310 }),
+  // A unix socket path; when set it is used instead of CLAMD_HOST/CLAMD_PORT.
+  CLAMD_SOCKET: Type.Optional(Type.String({ pattern: '^/' })),
+  // Longest total time one scan may spend waiting on clamd (connect, a full
+  // socket buffer, the verdict); past it the scan fails and nothing is stored.
+  SCAN_TIMEOUT_MS: Milliseconds(30_000),
+  // strip-location: GPS data and device serial numbers are removed from the
+  // stored original of JPEG, PNG, WebP and HEIF uploads (pixels untouched);
+  // keep: originals are stored exactly as uploaded.
+  ORIGINAL_METADATA: Type.Enum(['strip-location', 'keep'], { default: 'strip-location' }),
+
+  // Image previews (src/images). Sizes are the long edges a preview fits in;
+  // parsed and checked by previewSizes().
+  PREVIEW_SIZES: Type.String({ minLength: 1, default: '320,1280' }),
+  PREVIEW_MAX_FRAMES: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }),
+  // 268,402,689 is sharp's own ceiling (16383 x 16383).
+  IMAGE_MAX_PIXELS: Type.Integer({ minimum: 1, maximum: 268_402_689, default: 50_000_000 }),
+  // 0: one per CPU (os.availableParallelism()).
+  PREVIEW_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 256, default: 0 }),
+  PREVIEW_QUEUE_MAX: Type.Integer({ minimum: 0, maximum: 100_000, default: 100 }),
+  PREVIEW_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 20_000 }),
+  PREVIEW_WAIT_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 })
 })
 
 export type Config = Static<typeof ConfigSchema>
+
+// The settings each client factory reads, written once: the server passes
+// the whole config, a CLI loads just these (plus its own).
+export const DATABASE_SETTINGS = ['DATABASE_URL', 'DATABASE_POOL_MAX', 'DATABASE_STATEMENT_TIMEOUT_MS'] as const
+export const S3_SETTINGS = [
+  'S3_BUCKET', 'S3_REGION', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_KEY_PREFIX',
+  'S3_CHECKSUMS', 'S3_CONNECT_TIMEOUT_MS', 'S3_REQUEST_TIMEOUT_MS', 'S3_SOCKET_TIMEOUT_MS', 'S3_MAX_SOCKETS'
+] as const
+export const SCAN_SETTINGS = ['SCAN_MODE', 'CLAMD_HOST', 'CLAMD_PORT', 'CLAMD_SOCKET', 'SCAN_TIMEOUT_MS'] as const
+export type DatabaseConfig = Pick<Config, typeof DATABASE_SETTINGS[number]>
+export type S3Config = Pick<Config, typeof S3_SETTINGS[number]>
 export type ConfigInput = Record<string, string | undefined>
 
 export class ConfigError extends Error {
@@ -127,6 +192,17 @@ export function loadConfig (env: ConfigInput, only?: ReadonlyArray<keyof Config>
     const bad = raw.ATTACHMENT_ALLOWED_TYPES.split(',').map((item) => item.trim()).filter((item) => !MEDIA_RANGE.test(item.toLowerCase()))
     if (bad.length > 0) problems.push(`ATTACHMENT_ALLOWED_TYPES has invalid entries (${bad.map((b) => JSON.stringify(b)).join(', ')}); use "type/subtype" or "type/*"`)
   }
+  if (wanted('DOWNLOAD_MAX_CONCURRENT') && wanted('S3_MAX_SOCKETS') && config.DOWNLOAD_MAX_CONCURRENT !== undefined &&
+    config.S3_MAX_SOCKETS !== undefined && config.DOWNLOAD_MAX_CONCURRENT >= config.S3_MAX_SOCKETS) {
+    problems.push(`DOWNLOAD_MAX_CONCURRENT (${config.DOWNLOAD_MAX_CONCURRENT}) must be below S3_MAX_SOCKETS (${config.S3_MAX_SOCKETS}), so uploads and readiness always find a socket`)
+  }
+  if (wanted('PREVIEW_SIZES') && raw.PREVIEW_SIZES !== undefined) {
+    try {
+      parsePreviewSizes(raw.PREVIEW_SIZES)
+    } catch (err) {
+      problems.push(`PREVIEW_SIZES ${(err as Error).message}`)
+    }
+  }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
   return config
 }
@@ -149,6 +225,30 @@ export function trustedProxies (config: Pick<Config, 'TRUST_PROXY'>): string[] |
 /** The allow-list as lower-case media ranges, or undefined when every type is allowed. */
 export function allowedTypes (config: Pick<Config, 'ATTACHMENT_ALLOWED_TYPES'>): string[] | undefined {
   return config.ATTACHMENT_ALLOWED_TYPES?.split(',').map((item) => item.trim().toLowerCase())
+}
+
+/** Most sizes one attachment can have: each is a stored object per format. */
+export const MAX_PREVIEW_SIZES = 8
+/** Largest preview edge: a preview is decoded at this size in memory (4096² x 4 bytes = 64 MiB). */
+export const MAX_PREVIEW_SIZE = 4096
+
+/** PREVIEW_SIZES as sorted unique integers ("1280, 320,320" -> [320, 1280]). */
+export function previewSizes (config: Pick<Config, 'PREVIEW_SIZES'>): number[] {
+  return parsePreviewSizes(config.PREVIEW_SIZES)
+}
+
+function parsePreviewSizes (value: string): number[] {
+  const items = value.split(',').map((item) => item.trim())
+  const bad = items.filter((item) => !/^[1-9][0-9]{0,4}$/.test(item) || Number(item) < 16 || Number(item) > MAX_PREVIEW_SIZE)
+  if (bad.length > 0) throw new Error(`has invalid entries (${bad.map((b) => JSON.stringify(b)).join(', ')}); use integers from 16 to ${MAX_PREVIEW_SIZE}`)
+  const sizes = [...new Set(items.map(Number))].sort((a, b) => a - b)
+  if (sizes.length > MAX_PREVIEW_SIZES) throw new Error(`lists ${sizes.length} sizes; at most ${MAX_PREVIEW_SIZES}`)
+  return sizes
+}
+
+/** PREVIEW_CONCURRENCY, with 0 meaning one job per CPU. */
+export function previewConcurrency (config: Pick<Config, 'PREVIEW_CONCURRENCY'>): number {
+  return config.PREVIEW_CONCURRENCY > 0 ? config.PREVIEW_CONCURRENCY : availableParallelism()
 }
 
 export interface JwtVerification {

@@ -2,10 +2,21 @@
 // status. The error handler (plugins/errors.ts) turns them into
 // { statusCode, code, error, message }.
 import createError from '@fastify/error'
+import type { FastifyError } from 'fastify'
 
 export const NotFoundError = createError('ATT_NOT_FOUND', '%s', 404)
+
+/** Why a browser request was answered with the common 404: logs and metrics only. */
+export type DenialReason = 'unknown_id' | 'malformed_id' | 'wrong_dialog' | 'no_access' | 'service_token' | 'being_deleted' | 'object_missing' | 'unknown_route'
+
+/** Errors may say why they happened, for the log line only; the answer never does. */
+export interface WithReason {
+  reason?: string
+}
+
 /** The browser route's one answer for everything that is not a readable attachment. */
-export const attachmentNotFound = () => new NotFoundError('Attachment not found')
+export const attachmentNotFound = (reason?: DenialReason): FastifyError & WithReason =>
+  Object.assign(new NotFoundError('Attachment not found'), reason ? { reason } : {})
 export const RouteNotFoundError = createError('ATT_ROUTE_NOT_FOUND', 'Route %s %s not found', 404)
 export const LinkConflictError = createError('ATT_LINK_CONFLICT', 'Attachments already linked to another message or being deleted: %s', 409)
 export const BadUploadError = createError('ATT_BAD_UPLOAD', '%s', 400)
@@ -17,6 +28,16 @@ export const UnavailableError = createError('ATT_UNAVAILABLE', '%s is unavailabl
 export const RateLimitedError = createError('ATT_RATE_LIMITED', 'Rate limit exceeded, retry in %s', 429)
 export const PreconditionFailedError = createError('ATT_PRECONDITION_FAILED', 'A precondition (If-Match or If-Unmodified-Since) failed', 412)
 export const RangeNotSatisfiableError = createError('ATT_RANGE_NOT_SATISFIABLE', 'The requested range is not satisfiable', 416)
+export const TooManyDownloadsError = createError('ATT_TOO_MANY_DOWNLOADS', 'Too many downloads at once for this user (at most %d); retry when one has finished', 429)
+export const BusyError = createError('ATT_BUSY', '%s, try again shortly', 503)
+/** clamd found malware; the message names the signature (it reaches the client and the log). */
+export const InfectedError = createError('ATT_INFECTED', 'The file contains malware (%s)', 422)
+/**
+ * The file could not be scanned (clamd unreachable, too slow, or it refused
+ * the stream): the upload fails closed. The error handler answers 503 with
+ * Retry-After and logs this message, which says why.
+ */
+export const ScannerUnavailableError = createError('ATT_SCANNER_UNAVAILABLE', 'The malware scanner is unavailable: %s', 503)
 
 const UnauthorizedError = createError('ATT_UNAUTHORIZED', '%s', 401)
 const ForbiddenError = createError('ATT_FORBIDDEN', '%s', 403)
@@ -36,9 +57,10 @@ export function missingToken (): Error & WithHeaders {
   })
 }
 
-export function invalidToken (): Error & WithHeaders {
+export function invalidToken (reason?: string): Error & WithHeaders & WithReason {
   return Object.assign(new UnauthorizedError('The token is invalid or expired'), {
-    headers: { 'www-authenticate': `Bearer ${REALM}, error="invalid_token"` }
+    headers: { 'www-authenticate': `Bearer ${REALM}, error="invalid_token"` },
+    ...(reason ? { reason } : {})
   })
 }
 

@@ -1,8 +1,9 @@
 // loadConfig, the one schema of the service, and the process-level contract:
 // a bad environment stops the server with one line naming the variable.
 import { generateKeyPairSync } from 'node:crypto'
+import { availableParallelism } from 'node:os'
 import t from 'tap'
-import { allowedTypes, ConfigError, jwtVerification, loadConfig, type ConfigInput } from '../src/config.js'
+import { allowedTypes, ConfigError, jwtVerification, loadConfig, previewConcurrency, previewSizes, type ConfigInput } from '../src/config.js'
 import { runEntrypoint } from './support/process.js'
 
 const SECRET = 'a-secret-of-at-least-thirty-two-chars!'
@@ -144,6 +145,29 @@ t.test('ATTACHMENT_ALLOWED_TYPES: media types or type/*', async (t) => {
     t.match(message, 'ATTACHMENT_ALLOWED_TYPES', JSON.stringify(value))
   }
   t.match(problem(t, { ...valid(), ATTACHMENT_ALLOWED_TYPES: 'image/png,nonsense' }), '"nonsense"', 'the bad entry is quoted')
+})
+
+t.test('image previews: defaults, sizes as sorted unique integers, concurrency 0 = one per CPU', async (t) => {
+  const config = loadConfig(valid())
+  t.match(config, {
+    PREVIEW_SIZES: '320,1280',
+    PREVIEW_MAX_FRAMES: 100,
+    IMAGE_MAX_PIXELS: 50_000_000,
+    PREVIEW_CONCURRENCY: 0,
+    PREVIEW_QUEUE_MAX: 100,
+    PREVIEW_TIMEOUT_MS: 20_000,
+    PREVIEW_WAIT_MS: 10_000
+  })
+  t.same(previewSizes(config), [320, 1280])
+  t.equal(previewConcurrency(config), availableParallelism())
+  t.same(previewSizes(loadConfig({ ...valid(), PREVIEW_SIZES: ' 1280, 320 ,320,64' })), [64, 320, 1280])
+  t.equal(previewConcurrency(loadConfig({ ...valid(), PREVIEW_CONCURRENCY: '3' })), 3)
+  for (const bad of ['320,abc', '0', '8,320', '5000', '320,', '1e3', '-320', '1,2,3,4,5,6,7,8,9'.split(',').map((n) => 100 + Number(n)).join(',')]) {
+    t.match(problem(t, { ...valid(), PREVIEW_SIZES: bad }), /^Invalid configuration: PREVIEW_SIZES /, `PREVIEW_SIZES=${bad}`)
+  }
+  for (const [name, value] of [['PREVIEW_MAX_FRAMES', '0'], ['IMAGE_MAX_PIXELS', '300000000'], ['PREVIEW_CONCURRENCY', '-1'], ['PREVIEW_QUEUE_MAX', 'many'], ['PREVIEW_TIMEOUT_MS', '10'], ['PREVIEW_WAIT_MS', '-5']]) {
+    t.match(problem(t, { ...valid(), [name!]: value }), name!, `${name}=${value}`)
+  }
 })
 
 t.test('empty strings count as unset', async (t) => {

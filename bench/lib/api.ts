@@ -1,8 +1,13 @@
 // The service's internal API as the main chat app uses it: upload-stage a
-// file (multipart, service token), then link it to a message.
+// file (multipart, service token, streamed from disk with a truthful
+// Content-Length), link it to a message, delete it.
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { request, type IncomingMessage } from 'node:http'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { createSigner } from 'fast-jwt'
 
 export interface UploadedAttachment {
@@ -10,6 +15,7 @@ export interface UploadedAttachment {
   dialogId: string
   size: number
   etag: string
+  contentType: string
   /** Browser URL, relative to the service. */
   url: string
 }
@@ -23,37 +29,51 @@ export function tokenSigner (secret: string, ttlSeconds: number): (claims: Recor
   }
 }
 
-export async function uploadAttachment (baseUrl: string, serviceToken: string, input: {
+/** POST /internal/v1/dialogs/:dialogId/attachments; `ms` runs from the first byte sent to the whole answer. */
+export async function uploadFile (baseUrl: string, auth: Record<string, string>, input: {
   dialogId: string
   ownerId: string
+  file: string
   fileName: string
-  data: Buffer
-}): Promise<UploadedAttachment> {
+}): Promise<{ attachment: UploadedAttachment, ms: number }> {
   const boundary = `----bench${randomBytes(8).toString('hex')}`
-  const body = Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="ownerId"\r\n\r\n${input.ownerId}\r\n`),
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${input.fileName}"\r\n` +
-      'Content-Type: application/octet-stream\r\n\r\n'),
-    input.data,
-    Buffer.from(`\r\n--${boundary}--\r\n`)
-  ])
-  const res = await fetch(`${baseUrl}/internal/v1/dialogs/${input.dialogId}/attachments`, {
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="ownerId"\r\n\r\n${input.ownerId}\r\n` +
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${input.fileName}"\r\n` +
+    'Content-Type: application/octet-stream\r\n\r\n')
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
+  const { size } = await stat(input.file)
+  const started = performance.now()
+  const req = request(`${baseUrl}/internal/v1/dialogs/${input.dialogId}/attachments`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${serviceToken}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
-    body
+    agent: false,
+    headers: { ...auth, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(head.length + size + tail.length) }
   })
-  const json = await res.json() as UploadedAttachment & { message?: string }
-  if (res.status !== 201) throw new Error(`upload of ${input.fileName} answered ${res.status}: ${json.message ?? ''}`)
-  return json
+  const body = Readable.from((async function * () {
+    yield head
+    yield * createReadStream(input.file)
+    yield tail
+  })())
+  const [[res]] = await Promise.all([once(req, 'response') as Promise<[IncomingMessage]>, pipeline(body, req)])
+  const chunks: Buffer[] = []
+  for await (const chunk of res) chunks.push(chunk as Buffer)
+  const ms = performance.now() - started
+  const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as UploadedAttachment & { message?: string }
+  if (res.statusCode !== 201) throw new Error(`upload of ${input.fileName} answered ${res.statusCode}: ${json.message ?? ''}`)
+  return { attachment: json, ms }
 }
 
-export async function linkAttachments (baseUrl: string, serviceToken: string, dialogId: string, messageId: string, attachmentIds: string[]): Promise<void> {
+export async function linkAttachments (baseUrl: string, auth: Record<string, string>, dialogId: string, messageId: string, attachmentIds: string[]): Promise<void> {
   const res = await fetch(`${baseUrl}/internal/v1/dialogs/${dialogId}/attachments/link`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${serviceToken}`, 'content-type': 'application/json' },
+    headers: { ...auth, 'content-type': 'application/json' },
     body: JSON.stringify({ messageId, attachmentIds })
   })
   if (res.status !== 200) throw new Error(`link answered ${res.status}: ${await res.text()}`)
+}
+
+export async function deleteAttachment (baseUrl: string, auth: Record<string, string>, dialogId: string, id: string): Promise<void> {
+  const res = await fetch(`${baseUrl}/internal/v1/dialogs/${dialogId}/attachments/${id}`, { method: 'DELETE', headers: auth })
+  if (res.status !== 204) throw new Error(`delete answered ${res.status}: ${await res.text()}`)
 }
 
 /**

@@ -1,18 +1,16 @@
-// The benchmark's throw-away world: a database, a local S3-protocol server
-// and the service, the last two in child processes of their own (the
-// service's memory is measured alone and the load generator never shares its
-// event loop). Everything created is registered on one Cleanup, which undoes
-// it in reverse order even when a step in between failed.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+// The benchmark's throw-away world and what it reads from /proc: a database
+// migrated by the service's own CLI, a Redis key prefix, child processes, and
+// CPU time, RSS, descriptors and TCP queues of any process. Everything created
+// is registered on one Cleanup, which undoes it in reverse order even when a
+// step in between failed.
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { closeSync, openSync } from 'node:fs'
 import { readdir, readFile, readlink, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import postgres from 'postgres'
-import { runMigrations } from '../../src/db/migrate.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -46,7 +44,10 @@ export interface BenchDatabase {
   backendPids: () => Promise<number[]>
 }
 
-/** A fresh database, migrated with the service's own migrations; dropped on cleanup. */
+/**
+ * A fresh database, migrated by `node dist/cli/migrate.js` (build first) as a
+ * release would migrate it; dropped on cleanup.
+ */
 export async function createDatabase (baseUrl: string, cleanup: Cleanup): Promise<BenchDatabase> {
   const name = `ca_bench_${randomBytes(6).toString('hex')}`
   const admin = postgres(baseUrl, { max: 1, connect_timeout: 5, onnotice: () => {} })
@@ -55,7 +56,11 @@ export async function createDatabase (baseUrl: string, cleanup: Cleanup): Promis
   cleanup.add(`drop database ${name}`, () => admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
   const url = new URL(baseUrl)
   url.pathname = `/${name}`
-  await runMigrations(url.toString())
+  try {
+    await promisify(execFile)(process.execPath, ['dist/cli/migrate.js'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', DATABASE_URL: url.toString() } })
+  } catch (err) {
+    throw new Error(`node dist/cli/migrate.js failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`)
+  }
   return {
     url: url.toString(),
     backendPids: async () => (await admin<Array<{ pid: number }>>`SELECT pid FROM pg_stat_activity WHERE datname = ${name}`).map((row) => row.pid)
@@ -96,25 +101,6 @@ export async function stopChild (child: ChildProcess, graceMs = 12_000): Promise
   clearTimeout(timer)
 }
 
-/** scripts/local-s3.mjs on a port of its choosing; stopped on cleanup. */
-export async function startLocalS3 (directory: string, bucket: string, cleanup: Cleanup): Promise<Child & { endpoint: string }> {
-  // Paginated ListObjectsV2 needs the legacy provider on Node >= 17 (s3rver#818).
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', 'scripts/local-s3.mjs', directory, '0', bucket], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit']
-  })
-  cleanup.add('local S3 server', () => stopChild(child))
-  const lines = createInterface({ input: child.stdout! })
-  const line = await new Promise<string>((resolve, reject) => {
-    lines.once('line', resolve)
-    child.once('exit', (code) => reject(new Error(`local S3 server exited with ${code} before listening`)))
-  })
-  lines.close()
-  child.stdout!.resume()
-  const { port } = JSON.parse(line) as { port: number }
-  return { pid: child.pid!, process: child, endpoint: `http://127.0.0.1:${port}` }
-}
-
 /** A port nobody listens on right now (the service cannot report PORT=0's choice). */
 export async function freePort (): Promise<number> {
   const server = createServer()
@@ -123,33 +109,6 @@ export async function freePort (): Promise<number> {
   await new Promise((resolve) => server.close(resolve))
   if (!address || typeof address === 'string') throw new Error('no port')
   return address.port
-}
-
-/**
- * `node --import tsx src/server.ts` with exactly the given environment, its
- * JSON log written to `logFile`; resolves once /health/ready answers 200.
- */
-export async function startService (env: Record<string, string>, logFile: string, cleanup: Cleanup): Promise<Child & { baseUrl: string }> {
-  const log = openSync(logFile, 'a')
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', log, log] })
-  closeSync(log)
-  cleanup.add('service', () => stopChild(child))
-  const baseUrl = `http://127.0.0.1:${env.PORT}`
-  const deadline = Date.now() + 30_000
-  let last = 'no answer'
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}: ${await tail(logFile)}`)
-    const res = await fetch(`${baseUrl}/health/ready`).catch(() => undefined)
-    if (res?.status === 200) return { pid: child.pid!, process: child, baseUrl }
-    if (res) last = `${res.status} ${await res.text()}`
-    await sleep(200)
-  }
-  throw new Error(`the service was not ready within 30 s; /health/ready answered ${last}; log: ${await tail(logFile)}`)
-}
-
-async function tail (file: string): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '')
-  return text.trim().split('\n').slice(-10).join('\n')
 }
 
 export interface ProcessStats {
@@ -188,11 +147,13 @@ export async function bytesRead (pid: number): Promise<number> {
   return Number(/^rchar:\s+(\d+)/m.exec(io)?.[1] ?? NaN)
 }
 
-/** CPU time the whole machine has spent busy (all cores, /proc/stat), in seconds. */
-export async function machineBusySeconds (): Promise<number> {
+/** CPU time the whole machine (or one core, `cpu<N>` in /proc/stat) has spent busy, in seconds. */
+export async function machineBusySeconds (core?: number): Promise<number> {
   const stat = await readFile('/proc/stat', 'utf8')
+  const name = core === undefined ? 'cpu' : `cpu${core}`
+  const line = stat.split('\n').find((l) => l.startsWith(`${name} `)) ?? ''
   // cpu user nice system idle iowait irq softirq steal ...
-  const [user, nice, system, , , irq, softirq, steal] = (stat.split('\n', 1)[0] ?? '').trim().split(/\s+/).slice(1).map(Number)
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number)
   return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / CLOCK_TICKS
 }
 

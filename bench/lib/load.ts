@@ -6,7 +6,7 @@ import { createRequire } from 'node:module'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import autocannon from 'autocannon'
-import { cpuSeconds, machineBusySeconds, processStats, tcpConnections, type ProcessStats, type TcpConnection } from './infra.js'
+import { bytesRead, cpuSeconds, machineBusySeconds, processStats, resetPeakRss, tcpConnections, type ProcessStats, type TcpConnection } from './infra.js'
 
 /**
  * autocannon 9 keeps every response body, decoded into a string
@@ -37,10 +37,12 @@ export interface LoadCase {
   expectStatus: number
   /** Body bytes of an expected response, for MB/s. */
   bodyBytes: number
-  /** Stop a run after this many requests (warm-up included), when smaller. */
-  maxRequests?: number
-  /** Processes whose CPU use during the measured run is reported, by name. */
-  watch?: Record<string, number[]>
+  /** Processes whose CPU use during the measured run is reported, by name; looked up after the warm-up. */
+  watch?: () => Promise<Record<string, number[]>>
+  /** A process whose peak RSS during the measured run is reported (kernel high-water mark). */
+  peakRssOf?: number
+  /** The core the process under test (`server` in watch) is pinned to: what else ran there is reported. */
+  serverCore?: number
 }
 
 export interface LoadFigures {
@@ -61,45 +63,66 @@ export interface LoadFigures {
   statusCounts: Record<string, number>
   errors: number
   timeouts: number
-  /** Set when maxRequests ended the run before durationS. */
-  cappedAt?: number
   /**
    * CPU used during the measured run, in cores (1 = one core busy): each
-   * watched process, `generator` (this process, autocannon) and `other`
-   * (everything else on the machine, which disturbs the figures).
+   * watched process, `generator` (this process, autocannon), `other`
+   * (everything else on the machine, which disturbs the figures) and, with
+   * serverCore, `otherOnServerCore` (the time the server's core spent on
+   * anything but the watched server).
    */
   cpu: Record<string, number>
+  /** CPU-seconds used during the measured run by each watched group and `generator`. */
+  cpuSeconds: Record<string, number>
+  /**
+   * Bytes the load generator read during the measured run (rchar of its
+   * process: bodies and headers, partial responses included), per second.
+   * Unlike mbPerSec it does not lose the bodies cut off at the end of a run,
+   * which matters when a run completes only a few large responses.
+   */
+  receivedMBPerSec: number
+  bytesReceived: number
+  /** Peak RSS of `peakRssOf` during the measured run, bytes, when the kernel let it be reset. */
+  peakRss?: number
 }
 
-async function cpuOf (watch: Record<string, number[]>): Promise<Record<string, number>> {
+/** CPU time of a watched group per response, in µs. */
+export function microsPerRequest (f: LoadFigures, group: string): number {
+  return ((f.cpuSeconds[group] ?? NaN) / f.requests) * 1e6
+}
+
+async function cpuOf (watch: Record<string, number[]>, serverCore: number | undefined): Promise<Record<string, number>> {
   const groups: Record<string, number[]> = { ...watch, generator: [process.pid] }
   // A process on another machine (or gone) counts as nothing.
   const total = async (pids: number[]) => (await Promise.all(pids.map((pid) => cpuSeconds(pid).catch(() => 0)))).reduce((a, b) => a + b, 0)
   const entries = await Promise.all(Object.entries(groups).map(async ([name, pids]) => [name, await total(pids)] as const))
-  return { ...Object.fromEntries(entries), machine: await machineBusySeconds() }
+  return {
+    ...Object.fromEntries(entries),
+    machine: await machineBusySeconds(),
+    ...(serverCore !== undefined ? { serverCore: await machineBusySeconds(serverCore) } : {})
+  }
 }
 
-function cpuShares (before: Record<string, number>, after: Record<string, number>, seconds: number): Record<string, number> {
-  const used = Object.fromEntries(Object.entries(after).map(([name, value]) => [name, (value - (before[name] ?? 0)) / seconds]))
-  const { machine = 0, ...processes } = used
+function cpuUsed (before: Record<string, number>, after: Record<string, number>, seconds: number): Pick<LoadFigures, 'cpu' | 'cpuSeconds'> {
+  const used = Object.fromEntries(Object.entries(after).map(([name, value]) => [name, value - (before[name] ?? 0)]))
+  const { machine = 0, serverCore, ...processes } = used
   const ours = Object.values(processes).reduce((sum, value) => sum + value, 0)
-  return { ...processes, other: Math.max(0, machine - ours) }
+  const shares = Object.fromEntries(Object.entries(processes).map(([name, value]) => [name, value / seconds]))
+  const onServerCore: Record<string, number> = serverCore === undefined ? {} : { otherOnServerCore: Math.max(0, serverCore - (processes.server ?? 0)) / seconds }
+  return { cpu: { ...shares, other: Math.max(0, machine - ours) / seconds, ...onServerCore }, cpuSeconds: processes }
 }
 
 /** A warm-up run (discarded), then the measured run. */
 export async function measure (c: LoadCase): Promise<LoadFigures> {
   const base = { url: c.url, headers: c.headers ?? {}, connections: c.connections, timeout: 60 }
-  let measuredCap: number | undefined
-  if (c.maxRequests !== undefined) {
-    const warmupCap = Math.max(c.connections, Math.floor(c.maxRequests / 10))
-    measuredCap = Math.max(c.connections, c.maxRequests - warmupCap)
-    if (c.warmupS > 0) await autocannon({ ...base, duration: c.warmupS, maxOverallRequests: warmupCap })
-  } else if (c.warmupS > 0) {
-    await autocannon({ ...base, duration: c.warmupS })
-  }
-  const cpuBefore = await cpuOf(c.watch ?? {})
-  const result = await autocannon({ ...base, duration: c.durationS, ...(measuredCap ? { maxOverallRequests: measuredCap } : {}) })
-  const cpuAfter = await cpuOf(c.watch ?? {})
+  if (c.warmupS > 0) await autocannon({ ...base, duration: c.warmupS })
+  const rssReset = c.peakRssOf !== undefined && await resetPeakRss(c.peakRssOf)
+  const watch = c.watch ? await c.watch() : {}
+  const cpuBefore = await cpuOf(watch, c.serverCore)
+  const [readBefore, startedAt] = [await bytesRead(process.pid), performance.now()]
+  const result = await autocannon({ ...base, duration: c.durationS })
+  const [bytesReceived, wallSeconds] = [await bytesRead(process.pid) - readBefore, (performance.now() - startedAt) / 1000]
+  const cpuAfter = await cpuOf(watch, c.serverCore)
+  const peakRss = rssReset && c.peakRssOf !== undefined ? (await processStats(c.peakRssOf)).hwm : undefined
 
   const statusCounts = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]))
   const expected = statusCounts[String(c.expectStatus)] ?? 0
@@ -111,6 +134,8 @@ export async function measure (c: LoadCase): Promise<LoadFigures> {
     requests: responses,
     reqPerSec: responses / duration,
     mbPerSec: (expected * c.bodyBytes) / duration / 1e6,
+    receivedMBPerSec: bytesReceived / wallSeconds / 1e6,
+    bytesReceived,
     latencyP50Ms: result.latency.p50,
     latencyP99Ms: result.latency.p99,
     latencyMaxMs: result.latency.max,
@@ -120,8 +145,8 @@ export async function measure (c: LoadCase): Promise<LoadFigures> {
     statusCounts,
     errors: result.errors,
     timeouts: result.timeouts,
-    ...(measuredCap !== undefined && responses >= measuredCap && duration < c.durationS - 0.5 ? { cappedAt: measuredCap } : {}),
-    cpu: cpuShares(cpuBefore, cpuAfter, duration)
+    ...cpuUsed(cpuBefore, cpuAfter, duration),
+    ...(peakRss !== undefined ? { peakRss } : {})
   }
 }
 

@@ -3,16 +3,56 @@
 // A service that streams with backpressure holds a few buffers per stream;
 // one that buffers bodies grows by the object size per client.
 import { bytesRead, processStats, resetPeakRss, sleep } from './infra.js'
+import { median } from './format.js'
 import { sampleProcess, slowDownload, type Sample } from './load.js'
-import type { MemoryReport, Phases } from './report.js'
+
+export interface Phases {
+  /** Median of the second before the clients start. */
+  before: number
+  peak: number
+  /** 2 s after the clients hung up. */
+  after: number
+}
+
+export interface MemoryReport {
+  clients: number
+  seconds: number
+  bytesPerSecondPerClient: number
+  objectBytes: number
+  sampleIntervalMs: number
+  samples: number
+  baselineRss: number
+  peakRss: number
+  growth: number
+  /** Kernel high-water mark over the phase (VmHWM after clear_refs), when available. */
+  kernelPeakRss?: number
+  afterRss: number
+  openFds: Phases
+  /** Established connections from the service to the origin. */
+  originSockets: Phases
+  /** Established connections of clients to the service. */
+  clientSockets: Phases
+  statuses: Record<string, number>
+  bytesReceived: number
+  /** What the origin read (object files, request headers) while the clients streamed. */
+  originBytesRead: number
+  /**
+   * Peaks of the service's kernel socket queues (not part of its RSS): bytes
+   * the origin sent that the service has not read, and bytes it wrote that
+   * the clients have not taken yet. Backpressure parks the read-ahead here.
+   */
+  kernelQueues: { unreadFromOrigin: number, unsentToClients: number }
+  completed: number
+  clientErrors: string[]
+}
 
 export interface MemoryPhaseOptions {
   pid: number
-  /** The S3 server's process: what it reads from disk is what the service pulled. */
-  s3Pid: number
+  /** The origin's process: what it reads from disk is what the service pulled. */
+  originPid: number
   url: string
   headers: Record<string, string>
-  ports: { service: number, s3: number }
+  ports: { service: number, origin: number }
   clients: number
   seconds: number
   bytesPerSecond: number
@@ -25,14 +65,14 @@ export async function memoryPhase (o: MemoryPhaseOptions): Promise<MemoryReport>
   const sampler = sampleProcess(o.pid, o.sampleIntervalMs)
   await sleep(1_000)
   const loadStart = sampler.now()
-  const s3ReadBefore = await bytesRead(o.s3Pid)
+  const originReadBefore = await bytesRead(o.originPid)
   const results = await Promise.all(Array.from({ length: o.clients }, () => slowDownload(o.url, o.headers, {
     seconds: o.seconds,
     bytesPerSecond: o.bytesPerSecond,
     highWaterMark: 16 * 1024
   })))
   const loadEnd = sampler.now()
-  const s3Read = (await bytesRead(o.s3Pid)) - s3ReadBefore
+  const originRead = (await bytesRead(o.originPid)) - originReadBefore
   const hwm = kernelPeak ? (await processStats(o.pid)).hwm : undefined
   await sleep(2_000)
   await sampler.stop()
@@ -47,7 +87,7 @@ export async function memoryPhase (o: MemoryPhaseOptions): Promise<MemoryReport>
     after: count(last)
   })
   const rss = phases((s) => s.rss)
-  const fromS3 = (s: Sample) => s.tcp.filter((c) => c.remotePort === o.ports.s3)
+  const fromOrigin = (s: Sample) => s.tcp.filter((c) => c.remotePort === o.ports.origin)
   const toClients = (s: Sample) => s.tcp.filter((c) => c.localPort === o.ports.service)
   const sum = (connections: Array<{ rxQueue: number, txQueue: number }>, key: 'rxQueue' | 'txQueue') =>
     connections.reduce((total, c) => total + c[key], 0)
@@ -66,21 +106,16 @@ export async function memoryPhase (o: MemoryPhaseOptions): Promise<MemoryReport>
     ...(hwm !== undefined ? { kernelPeakRss: hwm } : {}),
     afterRss: rss.after,
     openFds: phases((s) => s.openFds),
-    s3Sockets: phases((s) => fromS3(s).length),
+    originSockets: phases((s) => fromOrigin(s).length),
     clientSockets: phases((s) => toClients(s).length),
     kernelQueues: {
-      unreadFromS3: Math.max(...during.map((s) => sum(fromS3(s), 'rxQueue'))),
+      unreadFromOrigin: Math.max(...during.map((s) => sum(fromOrigin(s), 'rxQueue'))),
       unsentToClients: Math.max(...during.map((s) => sum(toClients(s), 'txQueue')))
     },
     statuses,
     bytesReceived: results.reduce((sum, r) => sum + r.bytes, 0),
-    s3BytesRead: s3Read,
+    originBytesRead: originRead,
     completed: results.filter((r) => r.completed).length,
     clientErrors: results.flatMap((r) => r.error ? [r.error] : [])
   }
-}
-
-function median (values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN
 }

@@ -1,143 +1,79 @@
-// The printed summary: one aligned table for throughput, one block for
-// memory, the problems seen, then everything again as a single JSON line.
+// The printed summary: the goals table of issue 10 (every figure next to its
+// baseline from the same run, the ratio, the goal and whether it is met),
+// each row's notes, every autocannon run with the CPU of each process, the
+// problems seen, then everything again as a single JSON line.
+import type { GoalCheck, Knobs, RowResult } from '../rows/row.js'
+import { dec, int, table } from './format.js'
 import type { LogSummary } from './infra.js'
-import type { LoadFigures } from './load.js'
-
-export interface CaseReport {
-  name: string
-  bodyBytes: number
-  service: LoadFigures
-  s3: LoadFigures
-  /** Service req/s divided by S3 req/s (the same ratio as for MB/s). */
-  ratio: number
-  /** What the S3 server answered to the conditional GET, for the 304 case. */
-  s3Note?: string
-}
-
-export interface Phases {
-  /** Median of the second before the clients start. */
-  before: number
-  peak: number
-  /** 2 s after the clients hung up. */
-  after: number
-}
-
-export interface MemoryReport {
-  clients: number
-  seconds: number
-  bytesPerSecondPerClient: number
-  objectBytes: number
-  sampleIntervalMs: number
-  samples: number
-  baselineRss: number
-  peakRss: number
-  growth: number
-  /** Kernel high-water mark over the phase (VmHWM after clear_refs), when available. */
-  kernelPeakRss?: number
-  afterRss: number
-  openFds: Phases
-  /** Established connections from the service to the S3 server. */
-  s3Sockets: Phases
-  /** Established connections of clients to the service. */
-  clientSockets: Phases
-  statuses: Record<string, number>
-  bytesReceived: number
-  /** What the S3 server read (object files, request headers) while the clients streamed. */
-  s3BytesRead: number
-  /**
-   * Peaks of the service's kernel socket queues (not part of its RSS): bytes
-   * S3 sent that the service has not read, and bytes it wrote that the
-   * clients have not taken yet. Backpressure parks the read-ahead here.
-   */
-  kernelQueues: { unreadFromS3: number, unsentToClients: number }
-  completed: number
-  clientErrors: string[]
-}
+import { microsPerRequest, type LoadFigures } from './load.js'
+import type { Conditional } from './verify.js'
 
 export interface Report {
   startedAt: string
   node: string
   cpus: number
-  settings: Record<string, number | string>
-  cases: CaseReport[]
-  /** Statuses of single conditional GETs (If-None-Match: current ETag), with and without Cache-Control: no-cache. */
-  conditional: { service: number, serviceWithNoCache: number, s3: number, s3WithNoCache: number }
-  memory: MemoryReport
-  redisRateLimitKeys: number
-  serviceLog: { warn: number, error: number }
+  cores: string
+  /** How dist/ was built for this run. */
+  build: string
+  settings: Knobs
+  rows: RowResult[]
+  runs: Record<string, LoadFigures>
+  conditional?: Conditional
+  redisRateLimitKeys?: number
+  serviceLog?: { warn: number, error: number }
   problems: string[]
   totalSeconds: number
 }
 
-const MIB = 1024 * 1024
-const int = (n: number) => Math.round(n).toLocaleString('en-US')
-const dec = (n: number, digits = 1) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-const mib = (bytes: number) => `${dec(bytes / MIB)} MiB`
-
-function table (rows: string[][], alignLeft: number[]): string[] {
-  const widths = rows[0]!.map((_cell, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)))
-  return rows.map((row) => row.map((cell, i) => alignLeft.includes(i) ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)).join('  ').trimEnd())
-}
+const goalText = (c: GoalCheck) => c.goal ? `${c.goal.op === '>=' ? '>=' : '<='} ${c.goal.bound}${c.goal.unit === 'x' ? 'x' : ` ${c.goal.unit}`}` : ''
+const metText = (c: GoalCheck) => c.met === undefined ? '' : c.met ? 'yes' : 'NO'
 
 export function formatReport (report: Report): string {
   const s = report.settings
+  const checks = report.rows.flatMap((row) => row.checks)
+  const judged = checks.filter((c) => c.met !== undefined)
   const lines = [
     '',
-    `chat-attachments download benchmark, ${report.startedAt}, Node ${report.node}, ${report.cpus} CPUs`,
-    `autocannon: ${s.durationS} s per run after a ${s.warmupS} s warm-up; MB = 10^6 bytes of body; latency of whole responses;`,
-    'CPU = share of one core used during the run by the service, the S3 server, Postgres + Redis (deps), autocannon (gen), anything else (other)',
-    ''
+    `chat-attachments hot-path benchmark, ${report.startedAt}, Node ${report.node}, ${report.cpus} CPUs`,
+    `service: node dist/server.js, ${report.build}; ${report.cores}`,
+    `autocannon: ${s.durationS} s per run after a ${s.warmupS} s warm-up, ${s.connections} connections (${s.largeConnections} for 64 MiB); ` +
+      'CPU = utime + stime from /proc/<pid>/stat around each measured run; MB = 10^6 bytes',
+    '',
+    'Goals (issue 10), every baseline measured in this run:'
   ]
-  const rows = [['case', 'source', 'conns', 'req/s', 'MB/s', 'p50 ms', 'p99 ms', 'responses', 'unexpected', 'CPU svc', 'S3', 'deps', 'gen', 'other', 'service/S3']]
-  const cpu = (cores: number | undefined) => cores === undefined ? '-' : `${int(cores * 100)}%`
-  for (const c of report.cases) {
-    for (const [source, f] of [['service', c.service], ['S3', c.s3]] as const) {
-      rows.push([
-        source === 'service' ? c.name : '',
-        source,
-        String(f.connections),
-        dec(f.reqPerSec),
-        c.bodyBytes === 0 ? '-' : dec(f.mbPerSec),
-        int(f.latencyP50Ms),
-        int(f.latencyP99Ms),
-        `${f.expectStatus} x ${int(f.expected)}`,
-        int(f.unexpected),
-        cpu(f.cpu.service),
-        cpu(f.cpu.s3),
-        cpu(f.cpu.deps),
-        cpu(f.cpu.generator),
-        cpu(f.cpu.other),
-        source === 'service' ? `${dec(c.ratio, 2)}x` : ''
-      ])
-    }
+  const rows = [['path', 'figure', 'the service', 'baseline in the same run', 'ratio', 'goal', 'met']]
+  for (const row of report.rows) {
+    row.checks.forEach((c, i) => rows.push([i === 0 ? row.path : '', c.figure, c.service, c.baseline, c.ratio === undefined ? '' : `${dec(c.ratio, 2)}x`, goalText(c), metText(c)]))
   }
-  lines.push(...table(rows, [0, 1, 7]))
-  for (const c of report.cases) {
-    if (c.s3Note) lines.push(`  ${c.name}: ${c.s3Note}`)
-    if (c.s3.cappedAt !== undefined) lines.push(`  ${c.name}: the S3 run stopped after ${int(c.s3.cappedAt)} requests (${dec(c.s3.durationS)} s), see problems`)
+  lines.push(...table(rows, [0, 1, 2, 3, 5, 6]).map((line) => `  ${line}`))
+  lines.push(`  Goals met: ${judged.filter((c) => c.met).length} of ${judged.length}`, '')
+  for (const row of report.rows) {
+    if (row.notes.length === 0) continue
+    lines.push(`${row.path}:`, ...row.notes.map((note) => note.startsWith('  ') ? note : `  ${note}`))
   }
 
-  const m = report.memory
-  const perClient = m.clients > 0 ? m.bytesReceived / m.clients : 0
-  const readAhead = m.clients > 0 ? (m.s3BytesRead - m.bytesReceived) / m.clients : 0
+  lines.push('', 'Runs: MB/s of completed bodies, and of all bytes received; µs = CPU per response of the process under test (server), its',
+    'Postgres backends, Redis (shared) and nginx (origin); server, gen (autocannon), other (the rest of the machine), other on server core',
+    '(what else ran on the core of the process under test) = share of one core')
+  const runRows = [['run', 'conns', 'req/s', 'MB/s', 'MB/s recv', 'p50 ms', 'p99 ms', 'responses', 'unexpected', 'µs server', 'µs pg', 'µs redis', 'µs origin', 'server', 'gen', 'other', 'other on server core']]
+  const us = (f: LoadFigures, group: string) => f.cpuSeconds[group] === undefined ? '-' : int(microsPerRequest(f, group))
+  const cores = (value: number | undefined) => value === undefined ? '-' : `${int(value * 100)}%`
+  for (const [label, f] of Object.entries(report.runs)) {
+    runRows.push([
+      label, String(f.connections), dec(f.reqPerSec), f.mbPerSec === 0 ? '-' : dec(f.mbPerSec), dec(f.receivedMBPerSec),
+      int(f.latencyP50Ms), int(f.latencyP99Ms), `${f.expectStatus} x ${int(f.expected)}`, int(f.unexpected),
+      us(f, 'server'), us(f, 'postgres'), us(f, 'redis'), us(f, 'origin'),
+      cores(f.cpu.server), cores(f.cpu.generator), cores(f.cpu.other), f.cpu.server === undefined ? '-' : cores(f.cpu.otherOnServerCore)
+    ])
+  }
+  lines.push(...table(runRows, [0, 7]).map((line) => `  ${line}`))
+  if (report.conditional) {
+    const c = report.conditional
+    lines.push(`  conditional GET: service ${c.service} (${c.serviceWithNoCache} with Cache-Control: no-cache), nginx ${c.origin} to its own ETag`)
+  }
   lines.push(
-    '',
-    `Service RSS while ${m.clients} clients stream the ${mib(m.objectBytes)} object at ${dec(m.bytesPerSecondPerClient / 1e6)} MB/s each for ${m.seconds} s (sampled every ${m.sampleIntervalMs} ms, ${m.samples} samples)`,
-    ...table([
-      ['baseline', mib(m.baselineRss), 'median of the second before the clients start'],
-      ['peak', mib(m.peakRss), m.kernelPeakRss === undefined ? '' : `kernel high-water mark ${mib(m.kernelPeakRss)}`],
-      ['peak - baseline', mib(m.growth), `buffering every body would take ${mib(m.clients * m.objectBytes)}`],
-      ['after hang-up', mib(m.afterRss), '2 s after the clients hung up'],
-      ['clients', `${m.clients}`, `status ${Object.entries(m.statuses).map(([code, n]) => `${code} x ${n}`).join(', ')}; ${dec(perClient / 1e6)} MB each, ${dec(m.bytesReceived / 1e6)} MB in all, ${m.completed} finished`],
-      ['S3 read-ahead', `${dec(readAhead / 1e6)} MB`, `per stream: the S3 server read ${dec(m.s3BytesRead / 1e6)} MB for the ${dec(m.bytesReceived / 1e6)} MB the clients got`],
-      ['kernel queues', `${dec(m.kernelQueues.unreadFromS3 / 1e6)} MB`, `at most, sent by S3 and not yet read by the service; ${dec(m.kernelQueues.unsentToClients / 1e6)} MB written and not yet taken by the clients (socket buffers, not RSS)`],
-      ['S3 connections', `${m.s3Sockets.peak}`, `at peak; ${m.s3Sockets.before} before, ${m.s3Sockets.after} after hang-up`],
-      ['client connections', `${m.clientSockets.peak}`, `at peak; ${m.clientSockets.before} before, ${m.clientSockets.after} after hang-up`],
-      ['open fds', `${m.openFds.peak}`, `at peak; ${m.openFds.before} before, ${m.openFds.after} after hang-up (Postgres pool grows up to DATABASE_POOL_MAX)`]
-    ], [0, 2]).map((line) => `  ${line}`),
-    '',
-    `Rate-limit keys in Redis: ${report.redisRateLimitKeys}; service log lines at warn: ${report.serviceLog.warn}, at error or above: ${report.serviceLog.error}`,
-    `Total run time: ${dec(report.totalSeconds)} s`,
+    `  rate-limit keys in Redis: ${report.redisRateLimitKeys ?? '-'}; service log lines at warn: ${report.serviceLog?.warn ?? '-'}, at error or above: ${report.serviceLog?.error ?? '-'}`,
+    `  total run time: ${dec(report.totalSeconds)} s`,
     '',
     report.problems.length === 0 ? 'Problems: none' : 'Problems:',
     ...report.problems.map((problem) => `  - ${problem}`),
@@ -151,43 +87,33 @@ export function reportJson (report: Report): string {
   return JSON.stringify(report, (_key, value: unknown) => typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 100) / 100 : value)
 }
 
-/** What deserves a look: wrong answers, memory or connections not released, log lines at warn and above. */
-export function findProblems (cases: CaseReport[], memory: MemoryReport, log: LogSummary, s3304: { fdsBefore: number, fdsAfter: number, requests: number }): string[] {
+/** What deserves a look: wrong answers, a saturated load generator, a busy machine, log lines at warn and above. */
+export function findProblems (runs: Record<string, LoadFigures>, log: LogSummary): string[] {
   const problems: string[] = []
-  for (const c of cases) {
-    for (const [source, f] of [['service', c.service], ['S3', c.s3]] as const) {
-      if (f.unexpected > 0) {
-        problems.push(`${source} ${c.name}: ${f.unexpected} of ${f.requests + f.errors} answers were not ${f.expectStatus} ` +
-          `(statuses ${JSON.stringify(f.statusCounts)}, ${f.errors} connection errors, ${f.timeouts} timeouts)`)
-      }
+  const share = ([label, value]: [string, number]) => `${int(value * 100)}% (${label})`
+  const starved: string[] = []
+  for (const [label, f] of Object.entries(runs)) {
+    if (f.unexpected > 0) {
+      problems.push(`${label}: ${f.unexpected} of ${f.requests + f.errors} answers were not ${f.expectStatus} ` +
+        `(statuses ${JSON.stringify(f.statusCounts)}, ${f.errors} connection errors, ${f.timeouts} timeouts)`)
+    }
+    // autocannon is one thread: near a full core it, not the server, may set the pace.
+    const generator = f.cpu.generator ?? 0
+    if (generator > 0.9) {
+      problems.push(`${label}: autocannon used ${int(generator * 100)}% of a core; the load generator may limit this run, so its rate is a lower bound`)
+    } else if (f.cpu.server !== undefined && f.cpu.server < 0.8) {
+      const others = f.cpu.otherOnServerCore === undefined ? '' : `, other processes ${int(f.cpu.otherOnServerCore * 100)}%`
+      starved.push(`${int(f.cpu.server * 100)}% (${label}${others})`)
     }
   }
-  for (const c of cases) {
-    for (const [source, f] of [['service', c.service], ['S3', c.s3]] as const) {
-      const other = f.cpu.other ?? 0
-      if (other > 0.25) problems.push(`${source} ${c.name}: other processes used ${int(other * 100)}% of a core during the run; its figures are disturbed`)
-    }
+  if (starved.length > 0) {
+    problems.push(`the process under test used only ${starved.join(', ')} of its core: it waited, on its origin or dependencies ` +
+      'or for the core itself, so req/s is below what the core gives; CPU per request holds better')
   }
-  const leaked = s3304.fdsAfter - s3304.fdsBefore
-  if (leaked > s3304.requests / 2) {
-    problems.push(`local S3 server (s3rver, not the service): ${int(leaked)} more open file descriptors after the conditional GETs ` +
-      `(${int(s3304.requests)} measured, plus the warm-up); it opens the object before evaluating If-None-Match and never closes it ` +
-      'on a 304, so the S3 304 run is capped below its descriptor limit')
-  }
-  if (Object.keys(memory.statuses).some((code) => code !== '200')) problems.push(`slow clients: statuses ${JSON.stringify(memory.statuses)}`)
-  for (const error of new Set(memory.clientErrors)) problems.push(`slow client failed before the time was up: ${error}`)
-  // With backpressure a stream holds a few buffers (plus garbage the GC has
-  // not returned yet); without it, each body is read from S3 at S3's pace and
-  // held until the slow client takes it, i.e. whole objects.
-  const bodies = memory.clients * memory.objectBytes
-  if (memory.growth > Math.max(64 * MIB, bodies / 10)) {
-    problems.push(`service RSS grew by ${mib(memory.growth)} under ${memory.clients} slow streams (over 10% of the ${mib(bodies)} of whole bodies)`)
-  }
-  if (memory.s3Sockets.after > memory.s3Sockets.before) {
-    problems.push(`service holds ${memory.s3Sockets.after} connections to S3 2 s after the slow clients hung up (${memory.s3Sockets.before} before): S3 bodies not released`)
-  }
-  if (memory.clientSockets.after > memory.clientSockets.before) {
-    problems.push(`service holds ${memory.clientSockets.after} client connections 2 s after the slow clients hung up (${memory.clientSockets.before} before)`)
+  const disturbed = Object.entries(runs).flatMap(([label, f]): Array<[string, number]> => (f.cpu.other ?? 0) > 0.25 ? [[label, f.cpu.other ?? 0]] : [])
+  if (disturbed.length > 0) {
+    problems.push(`other processes on the machine used ${disturbed.map(share).join(', ')} of a core: absolute figures are disturbed ` +
+      '(the ratios less so, as each baseline ran right after its service run); repeat the run to compare')
   }
   for (const m of log.messages) problems.push(`service log, level ${m.level}, ${m.count} x "${m.msg}"; first: ${m.example}`)
   if (log.other !== '') problems.push(`note: the service printed (not pino): ${log.other.slice(0, 400)}`)

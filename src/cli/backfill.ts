@@ -9,7 +9,8 @@ import { rename, unlink } from 'node:fs/promises'
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import postgres from 'postgres'
-import { ConfigError, loadConfig } from '../config.js'
+import { ConfigError, DATABASE_SETTINGS, loadConfig, S3_SETTINGS, SCAN_SETTINGS } from '../config.js'
+import { createScanner } from '../scan/scanner.js'
 import { createDatabase } from '../db/client.js'
 import { runBackfill } from '../jobs/backfill.js'
 import { DEFAULT_LEGACY_SCHEMA, LegacySchemaError, type LegacySchema } from '../jobs/legacy-source.js'
@@ -31,6 +32,8 @@ const USAGE = `Usage: backfill [options]
   --batch-size <n>        messages per batch (default 200)
   --concurrency <n>       objects hashed at once (default 4)
   --dry-run               write nothing; report what would be imported
+  --scan                  scan every object with clamd (CLAMD_HOST/CLAMD_PORT or
+                          CLAMD_SOCKET) while hashing it; infected ones are skipped
   --mapping-file <path>   NDJSON {legacyId,id,messageId,dialogId,storageKey} per
                           imported (or already imported) attachment; overwritten
   --report-file <path>    NDJSON {messageId,index,reason,path,detail} per skipped entry
@@ -91,6 +94,7 @@ async function main (): Promise<number> {
         'batch-size': { type: 'string' },
         concurrency: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
+        scan: { type: 'boolean', default: false },
         'mapping-file': { type: 'string' },
         'report-file': { type: 'string' },
         help: { type: 'boolean', default: false },
@@ -109,11 +113,7 @@ async function main (): Promise<number> {
         schema[key] = value
       }
     }
-    const config = loadConfig(process.env, [
-      'DATABASE_URL', 'DATABASE_POOL_MAX', 'DATABASE_STATEMENT_TIMEOUT_MS', 'LEGACY_DATABASE_URL', 'S3_BUCKET', 'S3_REGION', 'S3_ENDPOINT',
-      'S3_FORCE_PATH_STYLE', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_CHECKSUMS', 'S3_CONNECT_TIMEOUT_MS', 'S3_REQUEST_TIMEOUT_MS',
-      'S3_SOCKET_TIMEOUT_MS', 'S3_MAX_SOCKETS'
-    ])
+    const config = loadConfig(process.env, [...DATABASE_SETTINGS, ...S3_SETTINGS, 'LEGACY_DATABASE_URL', ...SCAN_SETTINGS])
     const options = {
       schema,
       batchSize: count('batch-size', values['batch-size'] as string | undefined, 200, 10_000),
@@ -126,9 +126,11 @@ async function main (): Promise<number> {
     const database = createDatabase(config, { max: 2, applicationName: 'chat-attachments:backfill' })
     const legacy = config.LEGACY_DATABASE_URL ? postgres(config.LEGACY_DATABASE_URL, { max: 2, onnotice: () => {} }) : database.sql
     const storage = createS3Storage(config)
+    // --scan uses clamd whatever SCAN_MODE says: the flag is the operator's choice for this run.
+    const scanner = values.scan ? createScanner({ ...config, SCAN_MODE: 'clamd' }) : undefined
     let held = false
     try {
-      const summary = await runBackfill({ legacy, database, databaseUrl: config.DATABASE_URL, storage }, {
+      const summary = await runBackfill({ legacy, database, databaseUrl: config.DATABASE_URL, storage, scanner }, {
         ...options,
         onMapping: mapping.write,
         onReport: report.write,
@@ -147,6 +149,7 @@ async function main (): Promise<number> {
       if (legacy !== database.sql) await legacy.end({ timeout: 5 })
       await database.close()
       storage.destroy()
+      await scanner?.close()
     }
   } catch (err) {
     if (err instanceof ConfigError) {

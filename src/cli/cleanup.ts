@@ -4,7 +4,7 @@
 // Exit 0: done or skipped (another run holds the lock); 1: an item or the
 // run failed; 2: bad flags or configuration.
 import { parseArgs } from 'node:util'
-import { ConfigError, loadConfig } from '../config.js'
+import { ConfigError, DATABASE_SETTINGS, loadConfig, S3_SETTINGS, type DatabaseConfig, type S3Config } from '../config.js'
 import { createDatabase } from '../db/client.js'
 import { runCleanup, type CleanupSummary } from '../jobs/cleanup.js'
 import { parseDuration } from '../jobs/duration.js'
@@ -49,11 +49,7 @@ async function main (): Promise<number> {
       process.stdout.write(`${USAGE}\n`)
       return 0
     }
-    const config = loadConfig(process.env, [
-      'DATABASE_URL', 'DATABASE_POOL_MAX', 'DATABASE_STATEMENT_TIMEOUT_MS', 'CLEANUP_STALE_AFTER', 'S3_BUCKET', 'S3_REGION', 'S3_ENDPOINT',
-      'S3_FORCE_PATH_STYLE', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_KEY_PREFIX', 'S3_CHECKSUMS', 'S3_CONNECT_TIMEOUT_MS',
-      'S3_REQUEST_TIMEOUT_MS', 'S3_SOCKET_TIMEOUT_MS', 'S3_MAX_SOCKETS'
-    ])
+    const config = loadConfig(process.env, [...DATABASE_SETTINGS, ...S3_SETTINGS, 'CLEANUP_STALE_AFTER'])
     const olderThanMs = parseDuration(values['older-than'] ?? config.CLEANUP_STALE_AFTER)
     if (olderThanMs === undefined) throw new UsageError('--older-than must look like 30m, 24h or 7d')
     if (values.orphans && olderThanMs < ORPHAN_MIN_AGE_MS) throw new UsageError('--orphans needs --older-than of at least 1h')
@@ -73,7 +69,7 @@ async function main (): Promise<number> {
   }
 }
 
-async function run (config: Parameters<typeof createS3Storage>[0] & Parameters<typeof createDatabase>[0] & { S3_KEY_PREFIX: string },
+async function run (config: S3Config & DatabaseConfig,
   options: { olderThanMs: number, batchSize: number, maxItems?: number, dryRun: boolean, orphans: boolean }): Promise<number> {
   const database = createDatabase(config, { max: 2, applicationName: 'chat-attachments:cleanup' })
   const storage = createS3Storage(config)

@@ -14,6 +14,12 @@ export function createAttachmentRepository (db: Db) {
       return inserted!
     },
 
+    /** Any row, whatever its state or dialog (the browser route tells why it refuses). */
+    async findById (id: string): Promise<AttachmentRow | undefined> {
+      const [row] = await db.select().from(chatAttachment).where(eq(chatAttachment.id, id)).limit(1)
+      return row
+    },
+
     /** A row being deleted no longer exists for readers. */
     async findInDialog (dialogId: string, id: string): Promise<AttachmentRow | undefined> {
       const [row] = await db.select().from(chatAttachment)

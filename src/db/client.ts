@@ -1,6 +1,6 @@
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
-import type { Config } from '../config.js'
+import type { DatabaseConfig } from '../config.js'
 import * as schema from './schema.js'
 
 export type Db = PostgresJsDatabase<typeof schema>
@@ -11,8 +11,6 @@ export interface Database {
   /** Idempotent; waits up to 5 s for running queries. */
   close (): Promise<void>
 }
-
-type DatabaseConfig = Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_MAX' | 'DATABASE_STATEMENT_TIMEOUT_MS'>
 
 export function createDatabase (config: DatabaseConfig, options: { max?: number, applicationName?: string } = {}): Database {
   const sql = postgres(config.DATABASE_URL, {

@@ -21,6 +21,9 @@ import pLimit from 'p-limit'
 import type postgres from 'postgres'
 import { eq, inArray } from 'drizzle-orm'
 import { withAdvisoryLock } from '../db/advisory-lock.js'
+import { InfectedError } from '../errors.js'
+import type { Scanner } from '../scan/scanner.js'
+import { teeToScanner } from '../scan/tee.js'
 import type { Database } from '../db/client.js'
 import { chatAttachment } from '../db/schema.js'
 import { ID_REGEX } from '../schemas/common.js'
@@ -44,13 +47,15 @@ export interface BackfillOptions {
 }
 
 export type SkipReason = 'malformed_json' | 'not_an_array' | 'malformed_entry' | 'no_path' | 'missing_object' |
-  'already_imported' | 'key_in_use' | 'dialog_missing' | 'invalid_dialog_id' | 'duplicate_entry' | 'failed'
+  'already_imported' | 'key_in_use' | 'dialog_missing' | 'invalid_dialog_id' | 'duplicate_entry' | 'infected' | 'failed'
 
 export interface BackfillDeps {
   legacy: postgres.Sql
   database: Database
   databaseUrl: string
   storage: ObjectStorage
+  /** With --scan: each object is scanned in the same pass that hashes it; infected ones are not imported. */
+  scanner?: Scanner | undefined
 }
 
 export interface BackfillSummary {
@@ -144,7 +149,7 @@ async function importBatch (deps: BackfillDeps, options: BackfillOptions, summar
         summary.imported++
         return
       }
-      const print = await fingerprint(deps.storage, entry.path, entry.declaredType)
+      const print = await fingerprint(deps.storage, entry.path, entry.declaredType, deps.scanner)
       if (print.size !== head.size) return skip(message, 'failed', { ...where, detail: `object changed while reading (${print.size} of ${head.size} bytes)` })
       const id = randomUUID()
       const inserted = await db.insert(chatAttachment).values({
@@ -177,17 +182,29 @@ async function importBatch (deps: BackfillDeps, options: BackfillOptions, summar
       summary.imported++
       options.onMapping?.({ legacyId: entry.legacyId ?? null, id, messageId: message.id, dialogId: message.dialogId, storageKey: entry.path })
     } catch (err) {
+      if (err instanceof InfectedError) return skip(message, 'infected', { ...where, detail: err.message })
       skip(message, 'failed', { ...where, detail: err instanceof Error ? err.message : String(err) })
     }
   })))
 }
 
-/** Type, SHA-256 and size of a stored object, from streaming its bytes once. */
-async function fingerprint (storage: ObjectStorage, key: string, declaredType: string | undefined): Promise<{ contentType: string, sha256: string, size: number }> {
+/**
+ * Type, SHA-256 and size of a stored object, from streaming its bytes once;
+ * with a scanner, the same bytes are scanned on the way (InfectedError, or
+ * ScannerUnavailableError when no verdict could be had).
+ */
+async function fingerprint (storage: ObjectStorage, key: string, declaredType: string | undefined, scanner?: Scanner): Promise<{ contentType: string, sha256: string, size: number }> {
   const { body: source } = await storage.get(key)
   const { head, body } = await peek(source, SNIFF_BYTES)
   const contentType = head.length === 0 ? 'application/octet-stream' : await detectContentType(head, declaredType)
   const meter = new UploadMeter(Number.MAX_SAFE_INTEGER)
-  await pipeline(body, meter, new Writable({ write: (_chunk, _encoding, done) => done() }))
+  const sink = new Writable({ write: (_chunk, _encoding, done) => done() })
+  if (scanner) {
+    const metered = body.pipe(meter)
+    body.once('error', (err) => meter.destroy(err))
+    await pipeline(teeToScanner(metered, scanner.startScan()), sink)
+  } else {
+    await pipeline(body, meter, sink)
+  }
   return { contentType, sha256: meter.sha256(), size: meter.bytes }
 }

@@ -15,6 +15,7 @@
 import type { Database } from '../db/client.js'
 import { withAdvisoryLock } from '../db/advisory-lock.js'
 import { createLifecycleRepository, type Claimed } from '../db/lifecycle.js'
+import { removeClaimed } from '../domain/delete-attachments.js'
 import type { ObjectInfo, ObjectStorage } from '../storage/storage.js'
 
 export interface CleanupOptions {
@@ -71,18 +72,16 @@ async function clean (deps: CleanupDeps, options: CleanupOptions, summary: Clean
   const batch = () => Math.min(options.batchSize, budget)
   const limit = () => (Number.isFinite(budget) ? budget : undefined)
 
-  /** Deletes the objects of claimed rows, then the rows; false when storage failed them all. */
-  async function removeClaimed (claimed: Claimed[], phase: 'recover' | 'stale'): Promise<boolean> {
+  /** The deletion protocol on a claimed batch; false when storage failed it all. */
+  async function removeBatch (claimed: Claimed[], phase: 'recover' | 'stale'): Promise<boolean> {
     summary.staleFound += claimed.length
     budget -= claimed.length
-    const { deleted, failed } = await deps.storage.deleteMany(claimed.map((row) => row.storageKey))
-    const gone = new Set(deleted)
-    const removable = claimed.filter((row) => gone.has(row.storageKey))
-    summary.deleted += await rows.removeClaimed(removable.map((row) => row.id))
-    summary.bytesFreed += sizeOf(removable)
-    summary.failed += failed.length
+    const removal = await removeClaimed({ storage: deps.storage, lifecycle: rows }, claimed)
+    summary.deleted += removal.removed
+    summary.bytesFreed += removal.bytesFreed
+    summary.failed += removal.failed.length
     options.onProgress?.({ phase, handled: summary.staleFound })
-    return failed.length < claimed.length
+    return removal.failed.length < claimed.length
   }
 
   /** Orphans of one page of listed objects: deleted, or only counted in a dry run. */
@@ -116,13 +115,13 @@ async function clean (deps: CleanupDeps, options: CleanupOptions, summary: Clean
       const leftovers = await rows.findClaimed(after, batch())
       if (leftovers.length === 0) break
       after = leftovers.at(-1)!.id
-      if (!await removeClaimed(leftovers, 'recover')) return
+      if (!await removeBatch(leftovers, 'recover')) return
     }
     while (budget > 0) {
       const claimed = await rows.claimStale(cutoff, batch())
       if (claimed.length === 0) break
       // Storage is down: stop instead of claiming everything; the next run resumes.
-      if (!await removeClaimed(claimed, 'stale')) return
+      if (!await removeBatch(claimed, 'stale')) return
     }
   }
 

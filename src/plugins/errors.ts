@@ -2,8 +2,9 @@ import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { isDatabaseUnavailable } from '../db/errors.js'
-import { attachmentNotFound, RouteNotFoundError, type WithHeaders } from '../errors.js'
+import { attachmentNotFound, RouteNotFoundError, type WithHeaders, type WithReason } from '../errors.js'
 import { ERROR_CACHE_CONTROL, securityHeaders } from '../http/security-headers.js'
+import { isPublicPath } from '../routes/paths.js'
 
 export interface ErrorBody {
   statusCode: number
@@ -19,12 +20,19 @@ export interface ErrorBody {
  * dependency is a retryable 503, not a 500.
  */
 export default fp(async function errorsPlugin (app) {
-  app.setErrorHandler(function errorHandler (error: FastifyError & WithHeaders, request, reply) {
+  app.setErrorHandler(function errorHandler (error: FastifyError & WithHeaders & WithReason, request, reply) {
+    // Nobody is left to answer: a client that hung up (or was cut for
+    // stalling) is the client's doing, logged once at info, never as a
+    // failure of the service or of a dependency.
+    if (clientGone(request, error)) {
+      request.log.info({ code: error.code }, 'client closed the connection before the answer')
+      return reply
+    }
     const body = errorBody(error)
     if (body.statusCode >= 500) {
       request.log.error({ err: error }, 'request failed')
     } else {
-      request.log.info({ code: body.code, message: body.message }, 'request rejected')
+      request.log.info({ code: body.code, message: body.message, ...(error.reason ? { reason: error.reason } : {}) }, 'request rejected')
     }
     if (reply.sent || reply.raw.headersSent) return
     if (error.headers) reply.headers(error.headers)
@@ -47,13 +55,22 @@ export default fp(async function errorsPlugin (app) {
  */
 export function frameworkErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   request.log.info({ code: error.code }, 'request rejected before routing')
-  if (request.url.startsWith('/v1/')) {
+  if (isPublicPath(request.url)) {
     reply.code(404)
       .headers({ ...securityHeaders(reply.server.config), 'cache-control': ERROR_CACHE_CONTROL })
       .send(errorBody(attachmentNotFound()))
     return
   }
   reply.code(400).send(shape(400, 'ATT_VALIDATION', 'Malformed URL or path parameter'))
+}
+
+// What a request stream or socket raises when the peer goes away.
+const CLIENT_ABORT_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ATT_CLIENT_GONE'])
+
+function clientGone (request: FastifyRequest, error: FastifyError): boolean {
+  if (!request.raw.socket?.destroyed) return false
+  const status = typeof error.statusCode === 'number' ? error.statusCode : 500
+  return CLIENT_ABORT_CODES.has(error.code) || status < 500
 }
 
 export function errorBody (error: FastifyError): ErrorBody {

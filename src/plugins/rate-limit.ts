@@ -1,14 +1,19 @@
-// The browser routes' rate limit: @fastify/rate-limit with its Redis store,
-// one budget shared by every instance. Registered inside the public context
-// only. Fails open: when Redis is down or slower than REDIS_TIMEOUT_MS, the
-// request is served unlimited, and the failure is logged, throttled.
+// The browser routes' rate limit: @fastify/rate-limit with its own Redis
+// store (given the service's Redis client through the plugin's documented
+// `redis` and `nameSpace` options), one budget shared by every instance.
+// Registered inside the public context only. Fails open: when Redis is down
+// or slower than REDIS_TIMEOUT_MS, the request is served unlimited.
+//
+// The store's failures are observed through ioredis' documented diagnostics
+// channel (`ioredis:command`), filtered to this client's server, and logged
+// throttled; the plugin itself swallows them (skipOnError).
 // RATE_LIMIT_STORE=memory uses the library's own in-process store instead;
 // app.ts then never registers the Redis plugin, hence no declared dependency.
-import fastifyRateLimit, { normalizeIP, type FastifyRateLimitStore, type FastifyRateLimitStoreCtor, type RateLimitPluginOptions } from '@fastify/rate-limit'
-import RedisStore from '@fastify/rate-limit/store/RedisStore.js'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Redis } from 'ioredis'
+import type { CommandTraceContext } from 'ioredis'
 import type { Config } from '../config.js'
 import { RateLimitedError } from '../errors.js'
 import { failureLog } from '../failure-log.js'
@@ -19,17 +24,31 @@ export interface RateLimitOptions {
   subject: (request: FastifyRequest) => string | undefined
 }
 
+const ERROR_CHANNEL = 'tracing:ioredis:command:error'
+
 export default fp<RateLimitOptions>(async function rateLimitPlugin (app, { config, subject }) {
-  const failures = failureLog(app.log, 'Rate limit store (Redis)')
   const memory = config.RATE_LIMIT_STORE === 'memory'
-  if (memory) app.log.warn('Rate limit counted in process memory (RATE_LIMIT_STORE=memory): every instance has its own budget')
+  if (memory) {
+    app.log.warn('Rate limit counted in process memory (RATE_LIMIT_STORE=memory): every instance has its own budget')
+  } else {
+    const failures = failureLog(app.log, 'Rate limit store (Redis)')
+    const redisUrl = new URL(config.REDIS_URL!)
+    const onError = (message: unknown) => {
+      const { serverPort, error } = message as CommandTraceContext & { error: Error }
+      if (String(serverPort ?? 6379) === (redisUrl.port || '6379')) failures.failure(error)
+    }
+    subscribe(ERROR_CHANNEL, onError)
+    app.redis.on('ready', () => failures.success())
+    app.addHook('onClose', () => { unsubscribe(ERROR_CHANNEL, onError) })
+  }
+
   await app.register(fastifyRateLimit, {
     global: true,
     hook: 'onRequest',
     max: config.RATE_LIMIT_MAX,
     timeWindow: config.RATE_LIMIT_WINDOW_MS,
     skipOnError: true,
-    ...(memory ? {} : { store: reportingStore(app.redis, `${config.REDIS_KEY_PREFIX}rate:`, failures) }),
+    ...(memory ? {} : { redis: app.redis, nameSpace: `${config.REDIS_KEY_PREFIX}rate:` }),
     keyGenerator (request) {
       const ip = normalizeIP(request.ip)
       const who = subject(request)
@@ -38,24 +57,3 @@ export default fp<RateLimitOptions>(async function rateLimitPlugin (app, { confi
     errorResponseBuilder: (_request, context) => new RateLimitedError(context.after)
   })
 }, { name: 'rate-limit', fastify: '5.x' })
-
-/** The library's Redis store (atomic Lua INCR+PEXPIRE), reporting failures. */
-function reportingStore (redis: Redis, prefix: string, failures: ReturnType<typeof failureLog>): FastifyRateLimitStoreCtor {
-  function wrap (inner: RedisStore): FastifyRateLimitStore {
-    return {
-      incr (key, callback, timeWindow, max) {
-        inner.incr(key, (err, result) => {
-          if (err) failures.failure(err)
-          else failures.success()
-          callback(err, result ?? undefined)
-        }, timeWindow, max)
-      },
-      child: (routeOptions) => wrap(inner.child(routeOptions))
-    }
-  }
-  return class ReportingRedisStore {
-    constructor (options: RateLimitPluginOptions) {
-      return wrap(new RedisStore(options.continueExceeding ?? false, options.exponentialBackoff ?? false, redis, prefix))
-    }
-  } as unknown as FastifyRateLimitStoreCtor
-}

@@ -6,7 +6,9 @@ const CHECK_TIMEOUT_MS = 2_000
 const Check = Type.Object({ ok: Type.Boolean(), latencyMs: Type.Integer(), error: Type.Optional(Type.String()) })
 const Readiness = Type.Object({
   status: Type.Enum(['ok', 'unavailable']),
-  checks: Type.Object({ postgres: Check, s3: Check })
+  // The malware scanner is checked only when SCAN_MODE is on: uploads fail
+  // closed without it.
+  checks: Type.Object({ postgres: Check, s3: Check, scanner: Type.Optional(Check) })
 })
 
 // Probed every few seconds by Kubernetes: logged only when they fail.
@@ -18,15 +20,18 @@ const healthRoutes: FastifyPluginAsyncTypebox = async function healthRoutes (app
 
   app.get('/health/ready', {
     logLevel: 'warn',
-    schema: { tags: ['health'], summary: 'Postgres and S3 are reachable', response: { 200: Readiness, 503: Readiness } }
+    schema: { tags: ['health'], summary: 'Postgres, S3 and (when on) the malware scanner are reachable', response: { 200: Readiness, 503: Readiness } }
   }, async (request, reply) => {
-    const [postgres, s3] = await Promise.all([
+    const scanner = app.scanner
+    const [postgres, s3, scan] = await Promise.all([
       check((signal) => withTimeout(app.database.sql`SELECT 1`.execute(), signal)),
-      check((signal) => app.storage.ping({ signal }))
+      check((signal) => app.storage.ping({ signal })),
+      scanner ? check((signal) => scanner.ping({ signal })) : undefined
     ])
-    const ok = postgres.ok && s3.ok
-    if (!ok) request.log.warn({ postgres, s3 }, 'not ready')
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { postgres, s3 } })
+    const checks = { postgres, s3, ...(scan ? { scanner: scan } : {}) }
+    const ok = postgres.ok && s3.ok && (scan?.ok ?? true)
+    if (!ok) request.log.warn(checks, 'not ready')
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks })
   })
 }
 

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import type { AttachmentRow } from '../db/schema.js'
+import { attachmentUrl } from '../routes/paths.js'
 import { AttachmentId, ExternalId } from './common.js'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
@@ -35,10 +36,6 @@ export const LinkBody = Type.Object({
   messageId: ExternalId,
   attachmentIds: Type.Array(AttachmentId, { minItems: 1, maxItems: 50 })
 }, { additionalProperties: false })
-
-export function attachmentUrl (dialogId: string, id: string): string {
-  return `/v1/attachments/${dialogId}/${id}`
-}
 
 export function toAttachmentDto (row: AttachmentRow): AttachmentDto {
   return {

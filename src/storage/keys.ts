@@ -7,3 +7,8 @@
 export function attachmentKey (prefix: string, dialogId: string, attachmentId: string): string {
   return `${prefix}${dialogId}/${attachmentId}`
 }
+
+/** Every object of one dialog (for erasure). */
+export function dialogPrefix (prefix: string, dialogId: string): string {
+  return `${prefix}${dialogId}/`
+}

@@ -22,16 +22,12 @@ import {
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import type { Config } from '../config.js'
+import type { S3Config } from '../config.js'
 import { ObjectNotFoundError, StorageUnavailableError, type DeleteManyResult, type ObjectInfo, type ObjectStorage } from './storage.js'
 
 const PART_SIZE = 5 * 1024 * 1024
 const UPLOAD_QUEUE = 2
 const DELETE_BATCH = 1000
-
-type S3Config = Pick<Config,
-  'S3_BUCKET' | 'S3_REGION' | 'S3_ENDPOINT' | 'S3_FORCE_PATH_STYLE' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY' |
-  'S3_CHECKSUMS' | 'S3_CONNECT_TIMEOUT_MS' | 'S3_REQUEST_TIMEOUT_MS' | 'S3_SOCKET_TIMEOUT_MS' | 'S3_MAX_SOCKETS'>
 
 export interface S3Storage extends ObjectStorage {
   readonly client: S3Client

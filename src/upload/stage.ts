@@ -2,17 +2,24 @@ import { randomUUID } from 'node:crypto'
 import { pipeline } from 'node:stream'
 import type { Readable } from 'node:stream'
 import { EmptyFileError, TypeNotAllowedError } from '../errors.js'
+import type { Scanner } from '../scan/scanner.js'
+import { teeToScanner } from '../scan/tee.js'
 import { attachmentKey } from '../storage/keys.js'
 import type { ObjectStorage } from '../storage/storage.js'
 import { detectContentType, isTypeAllowed, SNIFF_BYTES } from './content-type.js'
 import { UploadMeter } from './meter.js'
 import { peek } from './peek.js'
+import { createLocationStripper } from './strip-location/index.js'
 
 export interface StageOptions {
   storage: ObjectStorage
   keyPrefix: string
   maxBytes: number
   allowedTypes: readonly string[] | undefined
+  /** ORIGINAL_METADATA=strip-location: GPS and device serials leave the stored bytes. */
+  stripLocation: boolean
+  /** SCAN_MODE=clamd: the stored bytes are scanned on the way; nothing unscanned is stored. */
+  scanner?: Scanner | undefined
 }
 
 export interface StagedObject {
@@ -27,9 +34,16 @@ export interface StagedObject {
 /**
  * Streams one file into storage under a fresh id. The type is decided from
  * the first bytes before anything is sent, so a refused type (415) or an
- * empty file (400) never reaches storage; size and SHA-256 are computed on
- * the way and the size limit (413) fails the stream, which makes storage
- * discard what it received.
+ * empty file (400) never reaches storage. Then, in one pass:
+ *
+ *   file -> [location stripper] -> meter -> [tee to the scanner] -> storage
+ *
+ * The meter sees the bytes as they will be stored, so size, SHA-256 and the
+ * ETag are those of the stored object, and its size limit (413) fails the
+ * stream. With a scanner, storage's stream ends only after a clean verdict:
+ * an infected file (422) or one that could not be scanned (503) fails the
+ * upload and storage discards what it received. Every failure reaches
+ * storage.put as its body's error, which is the error it rejects with.
  */
 export async function stageObject (options: StageOptions, input: {
   dialogId: string
@@ -51,12 +65,16 @@ export async function stageObject (options: StageOptions, input: {
   const id = randomUUID()
   const key = attachmentKey(options.keyPrefix, input.dialogId, id)
   const meter = new UploadMeter(options.maxBytes)
-  // Errors reach storage.put through the meter, which rethrows them.
-  pipeline(body, meter, () => {})
+  const stripper = options.stripLocation ? createLocationStripper(contentType) : undefined
+  // Errors reach storage.put through the stream it reads, which rethrows them.
+  if (stripper) pipeline(body, stripper, meter, () => {})
+  else pipeline(body, meter, () => {})
+  const stored = options.scanner ? teeToScanner(meter, options.scanner.startScan(input.signal ? { signal: input.signal } : {})) : meter
   try {
-    await options.storage.put(key, meter, { contentType, ...(input.signal ? { signal: input.signal } : {}) })
+    await options.storage.put(key, stored, { contentType, ...(input.signal ? { signal: input.signal } : {}) })
   } catch (err) {
     // Storage gave up without reading to the end: release the source.
+    stored.destroy()
     meter.destroy()
     throw err
   }

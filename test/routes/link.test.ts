@@ -4,7 +4,8 @@ import { auth, build, id, setup } from '../helper.js'
 import { uploadForm } from '../support/multipart.js'
 
 const ctx = await setup(t)
-const { app } = await build(t, ctx)
+// Some cases stage 50 files at once: more than the default upload slots.
+const { app } = await build(t, ctx, { UPLOAD_MAX_CONCURRENT: '64' })
 
 async function stage (dialogId: string, content = 'x'): Promise<string> {
   const form = uploadForm(content, { ownerId: 'owner', filename: 'f.txt' })

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { HeadObjectCommand } from '@aws-sdk/client-s3'
 import t, { type Test } from 'tap'
-import { loadConfig, type ConfigInput } from '../../src/config.js'
+import { loadConfig, S3_SETTINGS, type ConfigInput } from '../../src/config.js'
 import { createS3Storage, type S3Storage } from '../../src/storage/s3.js'
 import { StorageUnavailableError } from '../../src/storage/storage.js'
 import { createTestS3 } from '../helper.js'
@@ -17,11 +17,6 @@ import { randomChunks } from '../support/http.js'
 import { storageConformance } from './conformance.js'
 
 const s3 = await createTestS3(t)
-
-const S3_KEYS = [
-  'S3_BUCKET', 'S3_REGION', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY',
-  'S3_CHECKSUMS', 'S3_CONNECT_TIMEOUT_MS', 'S3_REQUEST_TIMEOUT_MS', 'S3_SOCKET_TIMEOUT_MS', 'S3_MAX_SOCKETS'
-] as const
 
 /** A storage over the file's S3 server, through the real config loader; destroyed when t ends. */
 function s3Storage (t: Test, overrides: ConfigInput = {}): S3Storage {
@@ -39,7 +34,7 @@ function s3Storage (t: Test, overrides: ConfigInput = {}): S3Storage {
     // A small pool, so a leaked socket soon stalls every later call.
     S3_MAX_SOCKETS: '4',
     ...overrides
-  }, S3_KEYS)
+  }, S3_SETTINGS)
   const storage = createS3Storage(config)
   t.teardown(() => storage.destroy())
   return storage

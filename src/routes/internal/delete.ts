@@ -1,28 +1,13 @@
-// Deleting attachments: one, or a whole dialog (erasure requests). Same
-// protocol as the cleanup job: claim the rows (-> DELETING: unreadable,
-// unlinkable), delete the objects, then the rows. When storage fails, the
-// rows stay DELETING and the answer is 503: a retry, or the next cleanup
-// run, finishes the job.
+// Deleting attachments: one, or a whole dialog (erasure requests). The
+// protocol lives in domain/delete-attachments.ts, shared with the cleanup job.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { Claimed } from '../../db/lifecycle.js'
-import { NotFoundError, UnavailableError } from '../../errors.js'
+import { deleteAttachment, eraseDialog } from '../../domain/delete-attachments.js'
+import { NotFoundError } from '../../errors.js'
 import { AttachmentParams, DialogParams, errorResponses, ExternalId } from '../../schemas/common.js'
 
 const deleteRoutes: FastifyPluginAsyncTypebox = async function deleteRoutes (app) {
-  const prefix = app.config.S3_KEY_PREFIX
-
-  /** Deletes the objects, then the rows of those that are gone. */
-  async function remove (claimed: Claimed[], extraKeys: string[] = []): Promise<number> {
-    const { deleted, failed } = await app.storage.deleteMany([...claimed.map((row) => row.storageKey), ...extraKeys])
-    const gone = new Set(deleted)
-    const removed = await app.lifecycle.removeClaimed(claimed.filter((row) => gone.has(row.storageKey)).map((row) => row.id))
-    if (failed.length > 0) {
-      app.log.error({ failed: failed.slice(0, 10), count: failed.length }, 'objects could not be deleted; their rows stay DELETING')
-      throw new UnavailableError('Storage')
-    }
-    return removed
-  }
+  const deps = (log: typeof app.log) => ({ storage: app.storage, lifecycle: app.lifecycle, log, keyPrefix: app.config.S3_KEY_PREFIX })
 
   app.delete('/dialogs/:dialogId/attachments/:attachmentId', {
     schema: {
@@ -33,9 +18,7 @@ const deleteRoutes: FastifyPluginAsyncTypebox = async function deleteRoutes (app
     }
   }, async (request, reply) => {
     const { dialogId, attachmentId } = request.params
-    const claimed = await app.lifecycle.claimInDialog(dialogId, attachmentId)
-    if (claimed.length === 0) throw new NotFoundError('Attachment not found in this dialog')
-    await remove(claimed)
+    if (!await deleteAttachment(deps(request.log), dialogId, attachmentId)) throw new NotFoundError('Attachment not found in this dialog')
     return reply.code(204).send(null)
   })
 
@@ -48,15 +31,7 @@ const deleteRoutes: FastifyPluginAsyncTypebox = async function deleteRoutes (app
     }
   }, async (request) => {
     const { dialogId } = request.params
-    const claimed = await app.lifecycle.claimInDialog(dialogId)
-    // Objects under the dialog's prefix without a row (an upload that died
-    // before its row was written) hold the dialog's data too.
-    const known = new Set(claimed.map((row) => row.storageKey))
-    const strays: string[] = []
-    for await (const object of app.storage.list({ prefix: `${prefix}${dialogId}/` })) {
-      if (!known.has(object.key)) strays.push(object.key)
-    }
-    return { dialogId, deleted: await remove(claimed, strays) }
+    return { dialogId, deleted: await eraseDialog(deps(request.log), dialogId) }
   })
 }
 

@@ -3,27 +3,40 @@
 import fastifyEtag from '@fastify/etag'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { invalidToken, insufficientScope, missingToken } from '../../errors.js'
-import { bearerToken, hasScope, WRITE_SCOPE, type TokenClaims } from '../../plugins/auth.js'
-import { discardUnreadBody } from '../discard-unread-body.js'
+import { bearerToken, hasScope, verifyToken, WRITE_SCOPE } from '../../plugins/auth.js'
+import { ANONYMOUS_DISCARD, discardUnreadBody, type DiscardBounds } from '../discard-unread-body.js'
 import deleteRoutes from './delete.js'
 import linkRoutes from './link.js'
 import readRoutes from './read.js'
-import uploadRoutes from './upload.js'
+import uploadRoutes, { ENVELOPE_BYTES } from './upload.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller presented a valid service token. */
+    authenticated: boolean
+  }
+}
 
 const internalRoutes: FastifyPluginAsyncTypebox = async function internalRoutes (app) {
+  // A refused upload of the chat app (busy, wrong type) is drained up to the
+  // largest body it may send, within the body deadline.
+  const authenticatedDiscard: DiscardBounds = {
+    maxBytes: app.config.ATTACHMENT_MAX_BYTES + ENVELOPE_BYTES,
+    maxMs: app.config.HTTP_REQUEST_TIMEOUT_MS
+  }
+  app.decorateRequest('authenticated', false)
   app.addHook('onRequest', async (request) => {
     const token = bearerToken(request.headers.authorization)
     if (!token) throw missingToken()
-    let claims: TokenClaims
-    try {
-      claims = app.jwt.verify<TokenClaims>(token)
-    } catch {
-      throw invalidToken()
-    }
-    if (!hasScope(claims, WRITE_SCOPE)) throw insufficientScope(WRITE_SCOPE)
+    const verified = verifyToken(app, token)
+    if ('refusal' in verified) throw invalidToken(verified.refusal)
+    if (!hasScope(verified.claims, WRITE_SCOPE)) throw insufficientScope(WRITE_SCOPE)
+    request.authenticated = true
   })
   app.addHook('onSend', async (request) => {
-    discardUnreadBody(request.raw)
+    const declared = Number(request.headers['content-length'])
+    const trusted = request.authenticated && !(declared > authenticatedDiscard.maxBytes)
+    discardUnreadBody(request.raw, trusted ? authenticatedDiscard : ANONYMOUS_DISCARD)
   })
 
   await app.register(uploadRoutes)

@@ -4,15 +4,16 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { allowedTypes } from '../../config.js'
 import type { AttachmentRow } from '../../db/schema.js'
-import { BadUploadError, FileTooLargeError, NotMultipartError } from '../../errors.js'
+import { BadUploadError, BusyError, FileTooLargeError, NotMultipartError } from '../../errors.js'
 import { Attachment, toAttachmentDto } from '../../schemas/attachment.js'
 import { DialogParams, errorResponses, ExternalId, ID_PATTERN, ID_REGEX } from '../../schemas/common.js'
 import { sanitizeFileName } from '../../upload/file-name.js'
-import { stageObject, type StagedObject, type StageOptions } from '../../upload/stage.js'
+import { stageAttachment } from '../../domain/stage-attachment.js'
+import type { StageOptions } from '../../upload/stage.js'
 
 // Room for the multipart envelope around the file (boundaries, part headers,
 // the id fields) when judging a Content-Length before reading the body.
-const ENVELOPE_BYTES = 16 * 1024
+export const ENVELOPE_BYTES = 16 * 1024
 const FIELDS = ['ownerId', 'uploadedBy'] as const
 type FieldName = typeof FIELDS[number]
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/
@@ -28,8 +29,16 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async function uploadRoutes (app
     storage: app.storage,
     keyPrefix: app.config.S3_KEY_PREFIX,
     maxBytes,
-    allowedTypes: allowedTypes(app.config)
+    allowedTypes: allowedTypes(app.config),
+    stripLocation: app.config.ORIGINAL_METADATA === 'strip-location',
+    scanner: app.scanner
   }
+  // Only multipart bodies are read here. Any other body (JSON, text,
+  // multipart/mixed, none declared) is left unread and answered 415
+  // ATT_NOT_MULTIPART by the handler; the framework's parsers would read a
+  // JSON body whole first, or answer with their own code.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
   await app.register(fastifyMultipart, {
     // One byte over the limit reaches UploadMeter, which fails the upload;
     // at the limit itself multipart would silently truncate.
@@ -50,68 +59,62 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async function uploadRoutes (app
     if (!request.isMultipart()) throw new NotMultipartError()
     // A truthful Content-Length already tells: refuse before reading.
     if (Number(request.headers['content-length']) > maxBytes + ENVELOPE_BYTES) throw new FileTooLargeError(maxBytes)
+    // Each upload in flight holds up to ~15 MiB (see the storage module):
+    // their number per instance is what bounds upload memory.
+    if (reply.raw.destroyed) return reply
+    const release = app.slots.uploads.acquire('all')
+    if (typeof release !== 'function') throw new BusyError('Too many uploads in progress')
+    reply.raw.once('close', release)
+    // A large file may take minutes on a slow link: judged by its progress.
+    app.bodyDeadline.expectSlowBody(request.raw)
     const row = await receiveUpload(request, request.params.dialogId, request.query)
     return reply.code(201).send(toAttachmentDto(row))
   })
 
   /**
-   * Reads the form part by part. The file streams to storage as it arrives;
-   * the row is written only once the whole form proved valid. On any failure
-   * after the object was stored, the object is deleted again.
+   * Reads the form part by part: fields first, then the file, which streams
+   * to storage as it arrives (stageAttachment). The rest of the form is read
+   * before the row is written, so a form that proves wrong after the file
+   * (a second file, a late field) rolls the stored object back.
    */
   async function receiveUpload (request: FastifyRequest, dialogId: string, query: Partial<Record<FieldName, string>>): Promise<AttachmentRow> {
     const fields: Partial<Record<FieldName, string>> = {}
     const parts = request.parts()[Symbol.asyncIterator]()
-    let staged: StagedObject | undefined
-    let file: { name: string, declaredType: string | null } | undefined
-    try {
-      for (let part = await nextPart(parts); part; part = await nextPart(parts)) {
-        if (part.type === 'field') {
-          if (staged) throw new BadUploadError('Fields must come before the file part')
-          acceptField(fields, part.fieldname, part.value, part.valueTruncated)
-          continue
-        }
-        if (part.fieldname !== 'file' || staged) {
-          part.file.resume()
-          throw new BadUploadError(staged ? 'Exactly one file part is allowed' : `Unexpected file part "${part.fieldname}"; name it "file"`)
-        }
-        // Fail before any byte is stored when the form is already wrong.
-        resolveIds(fields, query)
-        file = { name: sanitizeFileName(part.filename), declaredType: declaredType(part.mimetype) }
-        try {
-          staged = await stageObject(stage, { dialogId, file: part.file, declaredType: file.declaredType ?? undefined })
-        } catch (err) {
-          // The multipart stream itself failed: a malformed body or a client gone.
-          if (part.file.errored && !(err as { statusCode?: number }).statusCode) throw multipartError(part.file.errored)
-          throw err
-        }
-        if (part.file.truncated) throw new FileTooLargeError(maxBytes)
+    for (let part = await nextPart(parts); part; part = await nextPart(parts)) {
+      if (part.type === 'field') {
+        acceptField(fields, part.fieldname, part.value, part.valueTruncated)
+        continue
       }
-      if (!staged || !file) throw new BadUploadError('A file part named "file" is required')
-      const { ownerId, uploadedBy } = resolveIds(fields, query)
-      return await app.attachments.insert({
-        id: staged.id,
-        dialogId,
-        ownerId,
-        uploadedBy,
-        status: 'UPLOADED',
-        storageKey: staged.key,
-        fileName: file.name,
-        declaredContentType: file.declaredType,
-        contentType: staged.contentType,
-        sizeBytes: staged.size,
-        sha256: staged.sha256,
-        etag: staged.etag
-      })
-    } catch (err) {
-      if (staged) {
-        const key = staged.key
-        await app.storage.delete(key).catch((cleanupError: unknown) => {
-          request.log.error({ err: cleanupError, key }, 'could not delete the object of a failed upload; the orphan sweep will')
+      if (part.fieldname !== 'file') {
+        part.file.resume()
+        throw new BadUploadError(`Unexpected file part "${part.fieldname}"; name it "file"`)
+      }
+      // Fail before any byte is stored when the form is already wrong.
+      resolveIds(fields, query)
+      const file = part.file
+      try {
+        return await stageAttachment({ attachments: app.attachments, stage, log: request.log }, {
+          dialogId,
+          file,
+          fileName: sanitizeFileName(part.filename),
+          declaredType: declaredType(part.mimetype),
+          complete: async () => {
+            if (file.truncated) throw new FileTooLargeError(maxBytes)
+            const extra = await nextPart(parts)
+            if (extra) {
+              if (extra.type === 'file') extra.file.resume()
+              throw new BadUploadError(extra.type === 'field' ? 'Fields must come before the file part' : 'Exactly one file part is allowed')
+            }
+            return resolveIds(fields, query)
+          }
         })
+      } catch (err) {
+        // The multipart stream itself failed: a malformed body or a client gone.
+        if (file.errored && !(err as { statusCode?: number }).statusCode) throw multipartError(file.errored)
+        throw err
       }
-      throw err
     }
+    throw new BadUploadError('A file part named "file" is required')
   }
 
   async function nextPart (parts: AsyncIterator<Multipart>): Promise<Multipart | undefined> {

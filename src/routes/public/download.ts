@@ -5,14 +5,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { attachmentNotFound, invalidToken, missingToken, PreconditionFailedError, RangeNotSatisfiableError } from '../../errors.js'
+import {
+  attachmentNotFound, BusyError, invalidToken, missingToken, PreconditionFailedError, RangeNotSatisfiableError, TooManyDownloadsError
+} from '../../errors.js'
 import { evaluatePreconditions, httpDate, ifRangeMatches } from '../../http/conditional.js'
 import { contentDisposition } from '../../http/content-disposition.js'
 import { parseRange, type RangeResult } from '../../http/range.js'
 import { isInlineType, servedContentType } from '../../http/served-type.js'
 import { ID_REGEX } from '../../schemas/common.js'
 import { ObjectNotFoundError } from '../../storage/storage.js'
-import { canRead } from './viewer.js'
+import { rateLimitSubject, readDenial } from './viewer.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const NIL_UUID = '00000000-0000-0000-0000-000000000000'
@@ -22,9 +24,11 @@ const FULL: RangeResult = { kind: 'full' }
 const INLINE_IMAGE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 
 const Params = Type.Object({ dialogId: Type.String(), attachmentId: Type.String() })
+// Not validated beyond this: a repeated ?token= is an unacceptable token
+// (401), and a repeated ?download= simply is not "1".
 const Query = Type.Object({
-  download: Type.Optional(Type.String({ description: '"1" forces Content-Disposition: attachment' })),
-  token: Type.Optional(Type.String({ description: 'A dialog-scoped link token (dlg claim), short-lived' }))
+  download: Type.Optional(Type.Unknown({ description: '"1" forces Content-Disposition: attachment' })),
+  token: Type.Optional(Type.Unknown({ description: 'A dialog-scoped link token (dlg claim), short-lived' }))
 })
 
 class ClientGoneError extends Error {
@@ -33,7 +37,8 @@ class ClientGoneError extends Error {
 }
 
 const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes (app) {
-  const cacheControl = `private, ${app.config.ATTACHMENT_CACHE_CONTROL}`
+  const config = app.config
+  const cacheControl = `private, ${config.ATTACHMENT_CACHE_CONTROL}`
   const schema = {
     tags: ['public'],
     summary: 'The bytes of an attachment (user token: header, cookie or ?token=)',
@@ -45,15 +50,21 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
   app.head('/attachments/:dialogId/:attachmentId', { schema: { ...schema, hide: true } }, (request, reply) => deliver(request, reply, true))
 
   async function deliver (request: FastifyRequest, reply: FastifyReply, head: boolean) {
-    const claims = request.viewer?.claims
-    if (!claims) throw request.viewer?.presented ? invalidToken() : missingToken()
+    const viewer = request.viewer
+    const claims = viewer?.claims
+    if (!claims) throw viewer?.presented ? invalidToken(viewer.refusal) : missingToken()
 
     // Malformed ids run the same lookup as unknown ones, so no 404 answers
     // faster than another.
     const { dialogId, attachmentId } = request.params as { dialogId: string, attachmentId: string }
     const wellFormed = ID_REGEX.test(dialogId) && UUID.test(attachmentId)
-    const row = await app.attachments.findInDialog(wellFormed ? dialogId : '', wellFormed ? attachmentId : NIL_UUID)
-    if (!row || !canRead(claims, row)) throw attachmentNotFound()
+    const row = await app.attachments.findById(wellFormed ? attachmentId : NIL_UUID)
+    if (!wellFormed) throw attachmentNotFound('malformed_id')
+    if (!row) throw attachmentNotFound('unknown_id')
+    if (row.dialogId !== dialogId) throw attachmentNotFound('wrong_dialog')
+    const denial = readDenial(claims, row)
+    if (denial) throw attachmentNotFound(denial)
+    if (row.status === 'DELETING') throw attachmentNotFound('being_deleted')
 
     const validators = { etag: row.etag, lastModified: row.lastModified }
     const cacheHeaders = { 'cache-control': cacheControl, etag: row.etag, 'last-modified': httpDate(row.lastModified) }
@@ -73,7 +84,7 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
     }
     const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, size - 1]
     const length = Math.max(0, end - start + 1)
-    const inline = isInlineType(row.contentType) && !isDownloadRequested((request.query as { download?: string }).download)
+    const inline = isInlineType(row.contentType) && !isDownloadRequested((request.query as { download?: unknown }).download)
     const headers: Record<string, string> = {
       ...cacheHeaders,
       'content-type': servedContentType(row.contentType),
@@ -86,10 +97,29 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
     const status = range.kind === 'partial' ? 206 : 200
     if (head || length === 0) return reply.code(status).headers(headers).send(head ? undefined : '')
 
+    // Bounded: streams per viewer (429) and per instance (503). The slot is
+    // held until the response is finished or the connection is gone.
+    const release = app.slots.downloads.acquire(rateLimitSubject(viewer) ?? `ip:${request.ip}`)
+    if (release === 'key') throw Object.assign(new TooManyDownloadsError(config.DOWNLOAD_MAX_CONCURRENT_PER_USER), { headers: { 'retry-after': '1' } })
+    if (release === 'total') throw new BusyError('Too many downloads in progress')
+
     // A client that hangs up aborts the S3 request; once streaming, Fastify
-    // destroys the body itself, which releases the S3 socket.
+    // destroys the body itself, which releases the S3 socket. A client that
+    // stops reading is cut after DOWNLOAD_STALL_MS without progress on its
+    // socket, which releases the S3 socket too.
     const controller = new AbortController()
-    reply.raw.once('close', () => { if (!reply.raw.writableFinished) controller.abort() })
+    if (reply.raw.destroyed) {
+      release()
+      throw new ClientGoneError('client closed the request')
+    }
+    reply.raw.once('close', () => {
+      release()
+      if (!reply.raw.writableFinished) controller.abort()
+    })
+    reply.raw.setTimeout(config.DOWNLOAD_STALL_MS, () => {
+      request.log.info({ stallMs: config.DOWNLOAD_STALL_MS }, 'download stalled: the client read nothing, connection closed')
+      reply.raw.destroy()
+    })
     let object
     try {
       object = await app.storage.get(row.storageKey, { ...(range.kind === 'partial' ? { range: { start, end } } : {}), signal: controller.signal })
@@ -97,7 +127,7 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
       if (controller.signal.aborted) throw new ClientGoneError('client closed the request')
       if (err instanceof ObjectNotFoundError) {
         request.log.error({ attachmentId: row.id, key: row.storageKey }, 'the object of an existing attachment is missing')
-        throw attachmentNotFound()
+        throw attachmentNotFound('object_missing')
       }
       throw err
     }
@@ -109,7 +139,7 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
   }
 }
 
-function isDownloadRequested (value: string | undefined): boolean {
+function isDownloadRequested (value: unknown): boolean {
   return value === '1' || value === 'true'
 }
 

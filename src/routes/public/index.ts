@@ -22,8 +22,9 @@ const publicRoutes: FastifyPluginAsyncTypebox = async function publicRoutes (app
   // Identify before the rate limit runs: the budget belongs to the token's
   // user, and a request without a valid token is counted by IP alone. A bad
   // token is only answered (401) after it has been counted.
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     request.viewer = identify(app, request, config)
+    done()
   })
   await app.register(rateLimitPlugin, { config, subject: (request) => rateLimitSubject(request.viewer) })
 
@@ -36,7 +37,8 @@ const publicRoutes: FastifyPluginAsyncTypebox = async function publicRoutes (app
   })
 
   // Unknown paths under /v1 look like any other missing attachment.
-  app.setNotFoundHandler({ preHandler: app.rateLimit() }, async (_request, reply) => {
+  app.setNotFoundHandler({ preHandler: app.rateLimit() }, async (request, reply) => {
+    request.log.info({ reason: 'unknown_route' }, 'request rejected')
     return reply.code(404).send(errorBody(attachmentNotFound()))
   })
 

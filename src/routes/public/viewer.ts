@@ -5,7 +5,11 @@ import { parse as parseCookies } from 'cookie'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config.js'
 import type { AttachmentRow } from '../../db/schema.js'
-import { bearerToken, hasScope, type TokenClaims } from '../../plugins/auth.js'
+import type { DenialReason } from '../../errors.js'
+import {
+  bearerToken, hasScope, lifetimeRefusal, linkTokenRefusal, verifyToken, WRITE_SCOPE,
+  type LifetimeRules, type TokenClaims, type TokenRefusal
+} from '../../plugins/auth.js'
 
 export const READ_ANY_SCOPE = 'attachments:read:any'
 
@@ -16,9 +20,12 @@ export interface Viewer {
   claims?: TokenClaims
   /** Whether a token was presented at all (401 says which case). */
   presented: boolean
+  source?: TokenSource
+  /** Why a presented token was refused (for the log line). */
+  refusal?: TokenRefusal | 'repeated_query_token'
 }
 
-type ViewerConfig = Pick<Config, 'JWT_COOKIE_NAME' | 'QUERY_TOKEN_MAX_TTL_SECONDS'>
+type ViewerConfig = Pick<Config, 'JWT_COOKIE_NAME' | 'QUERY_TOKEN_MAX_TTL_SECONDS' | 'TOKEN_MAX_TTL_SECONDS' | 'TOKEN_CLOCK_SKEW_SECONDS'>
 
 function findToken (request: FastifyRequest, cookieName: string): { token: string, source: TokenSource } | undefined {
   const header = bearerToken(request.headers.authorization)
@@ -27,42 +34,37 @@ function findToken (request: FastifyRequest, cookieName: string): { token: strin
   if (cookie) return { token: cookie, source: 'cookie' }
   const query = (request.query as Record<string, unknown> | undefined)?.token
   if (typeof query === 'string' && query !== '') return { token: query, source: 'query' }
-  // A repeated ?token= is not a token.
+  // A repeated ?token= (an array) is not a token: 401, never 400.
   if (query !== undefined) return { token: '', source: 'query' }
   return undefined
-}
-
-/**
- * A token in a URL ends up in histories, proxies and Referer headers, so it
- * must be a dialog-scoped link token for this very dialog, short-lived.
- */
-function queryTokenAcceptable (claims: TokenClaims, dialogId: string | undefined, maxTtlSeconds: number): boolean {
-  return typeof claims.dlg === 'string' && claims.dlg === dialogId &&
-    typeof claims.iat === 'number' && typeof claims.exp === 'number' &&
-    claims.exp - claims.iat <= maxTtlSeconds
 }
 
 export function identify (app: FastifyInstance, request: FastifyRequest, config: ViewerConfig): Viewer {
   const found = findToken(request, config.JWT_COOKIE_NAME)
   if (!found) return { presented: false }
-  let claims: TokenClaims
-  try {
-    claims = app.jwt.verify<TokenClaims>(found.token)
-  } catch {
-    return { presented: true }
-  }
+  const { source } = found
+  if (found.token === '') return { presented: true, source, refusal: 'repeated_query_token' }
+  const verified = verifyToken(app, found.token)
+  if ('refusal' in verified) return { presented: true, source, refusal: verified.refusal }
+  const { claims } = verified
+  const rules: LifetimeRules = { maxTtlSeconds: config.TOKEN_MAX_TTL_SECONDS, clockSkewSeconds: config.TOKEN_CLOCK_SKEW_SECONDS }
+  const now = Date.now() / 1000
   const dialogId = (request.params as { dialogId?: string } | undefined)?.dialogId
-  if (found.source === 'query' && !queryTokenAcceptable(claims, dialogId, config.QUERY_TOKEN_MAX_TTL_SECONDS)) {
-    return { presented: true }
-  }
-  return { presented: true, claims }
+  const refusal = lifetimeRefusal(claims, rules, now) ??
+    (source === 'query' ? linkTokenRefusal(claims, dialogId, config.QUERY_TOKEN_MAX_TTL_SECONDS, rules, now) : undefined)
+  if (refusal) return { presented: true, source, refusal }
+  return { presented: true, source, claims }
 }
 
-/** The owner, a support agent, or a link token for this dialog. */
-export function canRead (claims: TokenClaims, row: AttachmentRow): boolean {
-  return (typeof claims.sub === 'string' && claims.sub === row.ownerId) ||
+/**
+ * The owner, a support agent, or a link token for this dialog; otherwise the
+ * reason of the denial, which only logs and metrics ever see.
+ */
+export function readDenial (claims: TokenClaims, row: AttachmentRow): DenialReason | undefined {
+  if ((typeof claims.sub === 'string' && claims.sub === row.ownerId) ||
     hasScope(claims, READ_ANY_SCOPE) ||
-    (typeof claims.dlg === 'string' && claims.dlg === row.dialogId)
+    (typeof claims.dlg === 'string' && claims.dlg === row.dialogId)) return undefined
+  return hasScope(claims, WRITE_SCOPE) ? 'service_token' : 'no_access'
 }
 
 /** The budget a request is counted against: the user, else (anonymous) none. */

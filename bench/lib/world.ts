@@ -1,0 +1,146 @@
+// Everything a run measures, started once and shared by the rows: a
+// throw-away database and Redis prefix, s3rver (uploads) and nginx serving
+// its files (reads), the Fastify hello and the naive SDK proxy, the service
+// (`node dist/server.js`, one process at a time on the server core), and the
+// objects: a 20 KiB PNG and a 64 MiB file uploaded through the service's API.
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { BenchContext, BenchObject, Knobs, ServiceOptions } from '../rows/row.js'
+import { linkAttachments, tokenSigner, uploadFile } from './api.js'
+import { pinSelf, planCores } from './cores.js'
+import { Cleanup, createDatabase, freePort, prepareRedis, stopChild } from './infra.js'
+import { measure } from './load.js'
+import { findNginx, startNginx } from './nginx.js'
+import { noisePng } from './png.js'
+import { startHello, startLocalS3, startNaiveProxy, startService, type RunningService } from './servers.js'
+
+export const SMALL_BYTES = 20 * 1024
+export const LARGE_BYTES = 64 * 1024 * 1024
+const BUCKET = 'bench-attachments'
+const KEY_PREFIX = 'attachments/'
+const S3_CREDENTIALS = { S3_REGION: 'us-east-1', S3_ACCESS_KEY_ID: 'S3RVER', S3_SECRET_ACCESS_KEY: 'S3RVER' }
+
+export interface World extends BenchContext {
+  /** The seeded bytes, to check every answer before measuring. */
+  data: { small: Buffer, large: Buffer }
+  logFile: string
+  redisPrefix: string
+  countRedisKeys: () => Promise<number>
+}
+
+export async function createWorld (knobs: Knobs, urls: { database: string, redis: string }, cleanup: Cleanup, note: (message: string) => void): Promise<World> {
+  const cores = planCores()
+  pinSelf(cores)
+  note(`cores: ${cores.description}`)
+  const nginxBinary = findNginx()
+  const workDir = await mkdtemp(join(tmpdir(), 'chat-attachments-bench-'))
+  cleanup.add(`temp dir ${workDir}`, () => rm(workDir, { recursive: true, force: true }))
+  const dataDir = join(workDir, 's3')
+
+  note(`creating a throw-away database, checking Redis, starting s3rver, and nginx (${nginxBinary}) on its files`)
+  const redisPrefix = `ca-bench:${randomBytes(6).toString('hex')}:`
+  const [database, redis, s3rver] = await Promise.all([
+    createDatabase(urls.database, cleanup),
+    prepareRedis(urls.redis, redisPrefix, cleanup),
+    startLocalS3(dataDir, BUCKET, cores, cleanup)
+  ])
+  const nginx = await startNginx({ binary: nginxBinary, dataDir, bucket: BUCKET, workDir, plan: cores, cleanup })
+  note('starting the Fastify hello and the naive SDK proxy (reading from nginx) on the server core')
+  const hello = await startHello(cores, cleanup)
+  const proxy = await startNaiveProxy({ S3_ENDPOINT: nginx.endpoint, S3_BUCKET: BUCKET, ...S3_CREDENTIALS }, cores, cleanup)
+
+  const port = await freePort()
+  const logFile = join(workDir, 'service.log')
+  const baseEnv: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? tmpdir(),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: knobs.logLevel,
+    DATABASE_URL: database.url,
+    REDIS_URL: urls.redis,
+    REDIS_KEY_PREFIX: redisPrefix,
+    S3_BUCKET: BUCKET,
+    S3_FORCE_PATH_STYLE: 'true',
+    ...S3_CREDENTIALS,
+    S3_KEY_PREFIX: KEY_PREFIX,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    // One user: the limiter still runs (and calls Redis) on every request but never throttles.
+    RATE_LIMIT_MAX: '1000000000',
+    ATTACHMENT_MAX_BYTES: String(2 * LARGE_BYTES)
+  }
+  let current: { settings: string, service: RunningService } | undefined
+  const service = async (options: ServiceOptions = {}): Promise<RunningService> => {
+    const origin = options.origin ?? 'nginx'
+    const env = { ...baseEnv, S3_ENDPOINT: origin === 'nginx' ? nginx.endpoint : s3rver.endpoint, ...options.env }
+    const settings = JSON.stringify(env)
+    if (current && current.settings === settings && !options.fresh) return current.service
+    if (current) await stopChild(current.service.process)
+    const extra = Object.entries(options.env ?? {}).map(([name, value]) => `, ${name}=${value}`).join('')
+    note(`starting node dist/server.js on port ${port}, S3_ENDPOINT = ${origin}${extra}`)
+    current = { settings, service: await startService(env, logFile, cores, cleanup) }
+    return current.service
+  }
+
+  // Tokens outlive the longest run the knobs allow.
+  const sign = tokenSigner(baseEnv.JWT_SECRET!, 6 * 3600)
+  const dialogId = `bench-dialog-${randomBytes(4).toString('hex')}`
+  const ownerId = `bench-user-${randomBytes(4).toString('hex')}`
+  const serviceAuth = { authorization: `Bearer ${sign({ sub: 'chat-app', scope: 'attachments:write' })}` }
+  const userAuth = { authorization: `Bearer ${sign({ sub: ownerId })}` }
+
+  note('uploading a 20 KiB PNG and a 64 MiB file through the internal API (to s3rver), linking them')
+  const data = { small: noisePng(SMALL_BYTES, 80, randomBytes), large: randomBytes(LARGE_BYTES) }
+  const files = { small: join(workDir, 'small.png'), large: join(workDir, 'large.bin') }
+  await Promise.all([writeFile(files.small, data.small), writeFile(files.large, data.large)])
+  const writer = await service({ origin: 's3rver' })
+  const stage = async (name: 'small' | 'large', fileName: string): Promise<BenchObject> => {
+    const { attachment } = await uploadFile(writer.baseUrl, serviceAuth, { dialogId, ownerId, file: files[name], fileName })
+    return {
+      id: attachment.id,
+      key: `${KEY_PREFIX}${dialogId}/${attachment.id}`,
+      path: attachment.url,
+      bytes: attachment.size,
+      etag: attachment.etag,
+      contentType: attachment.contentType
+    }
+  }
+  const objects = { small: await stage('small', 'photo.png'), large: await stage('large', 'video.bin') }
+  await linkAttachments(writer.baseUrl, serviceAuth, dialogId, 'bench-message-1', [objects.small.id, objects.large.id])
+
+  const runs: BenchContext['runs'] = {}
+  return {
+    knobs,
+    cores,
+    note,
+    objects,
+    largeFile: files.large,
+    dialogId,
+    ownerId,
+    serviceAuth,
+    userAuth,
+    service,
+    hello,
+    proxy,
+    nginx: { ...nginx, bucket: BUCKET },
+    s3rver: { ...s3rver, bucket: BUCKET },
+    watchService: (svc) => async () => ({ server: [svc.pid], postgres: await database.backendPids(), redis: [redis.serverPid], origin: [nginx.pid] }),
+    load: async (label, c) => {
+      note(`autocannon: ${label}, ${c.connections} connections, ${knobs.warmupS} s warm-up + ${knobs.durationS} s`)
+      const serverCore = cores.pinned && c.watch ? { serverCore: Number(cores.serverCores) } : {}
+      const figures = await measure({ ...c, ...serverCore, durationS: knobs.durationS, warmupS: knobs.warmupS })
+      runs[label] = figures
+      return figures
+    },
+    runs,
+    problems: [],
+    workDir,
+    cleanup,
+    data,
+    logFile,
+    redisPrefix,
+    countRedisKeys: redis.countKeys
+  }
+}

@@ -1,0 +1,55 @@
+// A 20 KiB image, 200: the common download. Baseline: the naive SDK proxy
+// (GetObject, reply.send(Body)) on the same core, reading the same object
+// from the same origin (nginx).
+import { int } from '../lib/format.js'
+import { microsPerRequest as us } from '../lib/load.js'
+import { judge, type BenchRow } from './row.js'
+
+export const smallImage: BenchRow = {
+  path: '20 KiB image, 200',
+  async measure (ctx) {
+    const service = await ctx.service()
+    const { small } = ctx.objects
+    const run = { connections: ctx.knobs.connections, expectStatus: 200, bodyBytes: small.bytes }
+    const s = await ctx.load('service 20 KiB', {
+      ...run,
+      url: `${service.baseUrl}${small.path}`,
+      headers: ctx.userAuth,
+      watch: ctx.watchService(service),
+      peakRssOf: service.pid
+    })
+    const p = await ctx.load('naive proxy 20 KiB', {
+      ...run,
+      url: `${ctx.proxy.baseUrl}/${small.key}`,
+      watch: async () => ({ server: [ctx.proxy.pid], origin: [ctx.nginx.pid] })
+    })
+    const figures = {
+      serviceReqPerSec: s.reqPerSec,
+      serviceMicrosPerRequest: us(s, 'server'),
+      postgresMicrosPerRequest: us(s, 'postgres'),
+      proxyReqPerSec: p.reqPerSec,
+      proxyMicrosPerRequest: us(p, 'server')
+    }
+    return {
+      path: this.path,
+      checks: [
+        judge({
+          figure: 'CPU per request',
+          service: `${int(figures.serviceMicrosPerRequest)} µs (${int(s.reqPerSec)} req/s)`,
+          baseline: '',
+          value: figures.serviceMicrosPerRequest,
+          goal: { op: '<=', bound: 350, unit: 'µs' }
+        }),
+        judge({
+          figure: 'requests per CPU-second',
+          service: int(1e6 / figures.serviceMicrosPerRequest),
+          baseline: `naive SDK proxy ${int(1e6 / figures.proxyMicrosPerRequest)} (${int(figures.proxyMicrosPerRequest)} µs/req, ${int(p.reqPerSec)} req/s)`,
+          ratio: figures.proxyMicrosPerRequest / figures.serviceMicrosPerRequest,
+          goal: { op: '>=', bound: 3, unit: 'x' }
+        })
+      ],
+      notes: [`the service's Postgres backends used another ${int(figures.postgresMicrosPerRequest)} µs per request (not in the goal)`],
+      figures
+    }
+  }
+}
