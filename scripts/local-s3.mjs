@@ -10,13 +10,15 @@
 // And one range bug is fixed: s3rver reads a last-byte-pos of 0 as "to the
 // end", so `bytes=0-0` returned the whole object.
 //
-// argv: <directory> <port> <bucket>; prints {"port":N} once listening.
+// argv: <directory> <port> <bucket> [--exit-with-parent]; port 0 picks a
+// free one. Prints {"port":N} once listening. With --exit-with-parent it also
+// stops when stdin closes, that is when the process that started it is gone.
 import { createReadStream } from 'node:fs'
 import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import S3rver from 's3rver'
 
-const [directory, port, bucket] = process.argv.slice(2)
+const [directory, port, bucket, ...flags] = process.argv.slice(2)
 const server = new S3rver({
   address: '127.0.0.1',
   port: Number(port),
@@ -73,4 +75,10 @@ server.middleware.unshift(async (ctx, next) => {
 
 const address = await server.run()
 process.stdout.write(`${JSON.stringify({ port: address.port })}\n`)
-process.on('SIGTERM', () => server.close(() => process.exit(0)))
+// close() waits for open keep-alive connections; give them a moment, no more.
+const stop = () => {
+  server.close(() => process.exit(0))
+  setTimeout(() => process.exit(0), 2_000).unref()
+}
+process.on('SIGTERM', stop)
+if (flags.includes('--exit-with-parent')) process.stdin.on('data', () => {}).on('close', stop)

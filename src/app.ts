@@ -65,7 +65,12 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
   app.register(storagePlugin, { config })
   app.register(scannerPlugin, { config })
   app.register(authPlugin, { config })
-  app.register(redisPlugin, { config })
+  // Only the rate limit uses Redis: with RATE_LIMIT_STORE=memory it is never connected.
+  if (config.RATE_LIMIT_STORE === 'redis') {
+    // loadConfig already refuses the Redis store without REDIS_URL.
+    if (config.REDIS_URL === undefined) throw new Error('REDIS_URL is required')
+    app.register(redisPlugin, { config: { ...config, REDIS_URL: config.REDIS_URL } })
+  }
   app.register(healthRoutes)
   app.register(internalRoutes, { prefix: INTERNAL_PREFIX })
   app.register(publicRoutes, { prefix: PUBLIC_PREFIX })

@@ -27,7 +27,8 @@ export const ConfigSchema = Type.Object({
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   DATABASE_STATEMENT_TIMEOUT_MS: Milliseconds(10_000),
 
-  REDIS_URL: Type.String({ pattern: '^rediss?://' }),
+  // Required unless RATE_LIMIT_STORE=memory (checked below, with the other rules).
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REDIS_KEY_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:_.-]{0,64}$', default: 'chat-attachments:' }),
   // Longest wait for Redis per request before the rate limit fails open.
   REDIS_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 5_000, default: 250 }),
@@ -63,6 +64,9 @@ export const ConfigSchema = Type.Object({
   // Appended to "private, " on every download.
   ATTACHMENT_CACHE_CONTROL: Type.String({ pattern: '^[A-Za-z0-9=, -]{1,200}$', default: 'no-cache' }),
   CORP_POLICY: Type.Enum(['same-site', 'same-origin', 'cross-origin'], { default: 'same-site' }),
+  // redis: one budget shared by every instance. memory: each process counts
+  // on its own (a single instance, or a laptop without Redis).
+  RATE_LIMIT_STORE: Type.Enum(['redis', 'memory'], { default: 'redis' }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600 }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1_000, default: 60_000 }),
   // Comma list of proxy addresses or CIDRs whose X-Forwarded-For is believed.
@@ -185,6 +189,9 @@ export function loadConfig (env: ConfigInput, only?: ReadonlyArray<keyof Config>
         problems.push(`JWT_PUBLIC_KEY ${(err as Error).message}`)
       }
     }
+  }
+  if (wanted('REDIS_URL') && raw.REDIS_URL === undefined && (raw.RATE_LIMIT_STORE ?? 'redis') === 'redis') {
+    problems.push('REDIS_URL is required')
   }
   if (wanted('S3_ACCESS_KEY_ID') && (raw.S3_ACCESS_KEY_ID === undefined) !== (raw.S3_SECRET_ACCESS_KEY === undefined)) {
     problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together')

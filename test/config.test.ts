@@ -77,6 +77,17 @@ t.test('each missing required variable is named, and only it', async (t) => {
   t.match(both, 'PORT')
 })
 
+t.test('RATE_LIMIT_STORE: redis by default and needs REDIS_URL; memory does not', async (t) => {
+  t.equal(loadConfig(valid()).RATE_LIMIT_STORE, 'redis')
+  const withoutRedis = { ...valid(), REDIS_URL: undefined }
+  t.match(problem(t, withoutRedis), 'REDIS_URL is required', 'the default store needs Redis')
+  t.match(problem(t, { ...withoutRedis, RATE_LIMIT_STORE: 'redis' }), 'REDIS_URL is required', 'so does an explicit redis')
+  const config = loadConfig({ ...withoutRedis, RATE_LIMIT_STORE: 'memory' })
+  t.equal(config.RATE_LIMIT_STORE, 'memory')
+  t.equal(config.REDIS_URL, undefined, 'memory: REDIS_URL may stay unset')
+  t.match(problem(t, { ...valid(), RATE_LIMIT_STORE: 'disk' }), 'RATE_LIMIT_STORE must be one of: redis, memory')
+})
+
 t.test('invalid values are named', async (t) => {
   const cases: Array<[string, string]> = [
     ['PORT', 'abc'],

@@ -7,6 +7,8 @@
 // The store's failures are observed through ioredis' documented diagnostics
 // channel (`ioredis:command`), filtered to this client's server, and logged
 // throttled; the plugin itself swallows them (skipOnError).
+// RATE_LIMIT_STORE=memory uses the library's own in-process store instead;
+// app.ts then never registers the Redis plugin, hence no declared dependency.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
@@ -25,15 +27,20 @@ export interface RateLimitOptions {
 const ERROR_CHANNEL = 'tracing:ioredis:command:error'
 
 export default fp<RateLimitOptions>(async function rateLimitPlugin (app, { config, subject }) {
-  const failures = failureLog(app.log, 'Rate limit store (Redis)')
-  const redisUrl = new URL(config.REDIS_URL)
-  const onError = (message: unknown) => {
-    const { serverPort, error } = message as CommandTraceContext & { error: Error }
-    if (String(serverPort ?? 6379) === (redisUrl.port || '6379')) failures.failure(error)
+  const memory = config.RATE_LIMIT_STORE === 'memory'
+  if (memory) {
+    app.log.warn('Rate limit counted in process memory (RATE_LIMIT_STORE=memory): every instance has its own budget')
+  } else {
+    const failures = failureLog(app.log, 'Rate limit store (Redis)')
+    const redisUrl = new URL(config.REDIS_URL!)
+    const onError = (message: unknown) => {
+      const { serverPort, error } = message as CommandTraceContext & { error: Error }
+      if (String(serverPort ?? 6379) === (redisUrl.port || '6379')) failures.failure(error)
+    }
+    subscribe(ERROR_CHANNEL, onError)
+    app.redis.on('ready', () => failures.success())
+    app.addHook('onClose', () => { unsubscribe(ERROR_CHANNEL, onError) })
   }
-  subscribe(ERROR_CHANNEL, onError)
-  app.redis.on('ready', () => failures.success())
-  app.addHook('onClose', () => { unsubscribe(ERROR_CHANNEL, onError) })
 
   await app.register(fastifyRateLimit, {
     global: true,
@@ -41,8 +48,7 @@ export default fp<RateLimitOptions>(async function rateLimitPlugin (app, { confi
     max: config.RATE_LIMIT_MAX,
     timeWindow: config.RATE_LIMIT_WINDOW_MS,
     skipOnError: true,
-    redis: app.redis,
-    nameSpace: `${config.REDIS_KEY_PREFIX}rate:`,
+    ...(memory ? {} : { redis: app.redis, nameSpace: `${config.REDIS_KEY_PREFIX}rate:` }),
     keyGenerator (request) {
       const ip = normalizeIP(request.ip)
       const who = subject(request)
@@ -50,4 +56,4 @@ export default fp<RateLimitOptions>(async function rateLimitPlugin (app, { confi
     },
     errorResponseBuilder: (_request, context) => new RateLimitedError(context.after)
   })
-}, { name: 'rate-limit', fastify: '5.x', dependencies: ['redis'] })
+}, { name: 'rate-limit', fastify: '5.x' })

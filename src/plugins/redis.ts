@@ -16,7 +16,7 @@ declare module 'fastify' {
  * command, a short command timeout, and endless background reconnects so
  * limiting resumes by itself when Redis is back.
  */
-export function createRedis (config: Pick<Config, 'REDIS_URL' | 'REDIS_TIMEOUT_MS'>): Redis {
+export function createRedis (config: { REDIS_URL: string } & Pick<Config, 'REDIS_TIMEOUT_MS'>): Redis {
   return new Redis(config.REDIS_URL, {
     connectTimeout: 500,
     commandTimeout: config.REDIS_TIMEOUT_MS,
@@ -26,7 +26,7 @@ export function createRedis (config: Pick<Config, 'REDIS_URL' | 'REDIS_TIMEOUT_M
   })
 }
 
-export default fp<{ config: Config }>(async function redisPlugin (app, { config }) {
+export default fp<{ config: Config & { REDIS_URL: string } }>(async function redisPlugin (app, { config }) {
   const redis = createRedis(config)
   const failures = failureLog(app.log, 'Redis')
   // Connection errors are reported here, throttled; without a listener

@@ -27,8 +27,10 @@ export async function startS3 (bucket = 'attachments'): Promise<TestS3> {
 
   async function start (): Promise<void> {
     // Paginated ListObjectsV2 needs the legacy provider on Node >= 17 (s3rver#818).
-    child = spawn(process.execPath, ['--openssl-legacy-provider', SCRIPT, directory, String(port), bucket], {
-      stdio: ['ignore', 'pipe', 'inherit']
+    // --exit-with-parent: it stops when this process dies, even when a
+    // timeout kills the test before its teardown runs.
+    child = spawn(process.execPath, ['--openssl-legacy-provider', SCRIPT, directory, String(port), bucket, '--exit-with-parent'], {
+      stdio: ['pipe', 'pipe', 'inherit']
     })
     const exited = new Promise<never>((_resolve, reject) => child!.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`))))
     const lines = createInterface({ input: child.stdout! })
