@@ -111,7 +111,8 @@ export function createAuditRecorder (options: AuditOptions): AuditRecorder {
     writing ??= write().finally(() => { writing = undefined })
     return writing
   }
-  const timer = setInterval(() => { void flush() }, options.flushMs)
+  // write() catches its own errors: a timer flush never rejects.
+  const timer = setInterval(() => { flush().catch(() => {}) }, options.flushMs)
   timer.unref()
 
   return {
