@@ -20,7 +20,9 @@ export const DEV_DEFAULTS: Readonly<Record<string, string>> = {
   // A front end on another port must be able to show the images. Chromium
   // never counts two ports of 127.0.0.1 as one site, so same-site (the
   // production default) would blank them there (NotSameSite).
-  CORP_POLICY: 'cross-origin'
+  CORP_POLICY: 'cross-origin',
+  // The read audit hashes client addresses with it (development only).
+  AUDIT_IP_SALT: 'development-only-audit-salt'
 }
 
 /** The embedded Postgres' superuser and the service's database in it. */
