@@ -10,6 +10,7 @@ import databasePlugin from './plugins/database.js'
 import errorsPlugin, { frameworkErrorHandler } from './plugins/errors.js'
 import openapiPlugin from './plugins/openapi.js'
 import redisPlugin from './plugins/redis.js'
+import revocationsPlugin from './plugins/revocations.js'
 import scannerPlugin from './plugins/scanner.js'
 import storagePlugin from './plugins/storage.js'
 import healthRoutes from './routes/health.js'
@@ -62,6 +63,7 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
   app.register(openapiPlugin)
   app.register(databasePlugin, { config })
   app.register(auditPlugin, { config })
+  app.register(revocationsPlugin, { config })
   app.register(storagePlugin, { config })
   app.register(scannerPlugin, { config })
   app.register(authPlugin, { config })

@@ -117,6 +117,11 @@ export const ConfigSchema = Type.Object({
   AUDIT_FLUSH_MS: Type.Integer({ minimum: 50, maximum: 3_600_000, default: 1_000 }),
   AUDIT_BUFFER_MAX: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 50_000 }),
   AUDIT_IP_SALT: Type.Optional(Type.String({ minLength: 16 })),
+  // Token revocations reach every instance within REVOCATION_POLL_MS; when
+  // the list could not be refreshed for REVOCATION_MAX_STALENESS_MS, requests
+  // a revocation could refuse get 503 instead of being served.
+  REVOCATION_POLL_MS: Type.Integer({ minimum: 50, maximum: 10_000, default: 250 }),
+  REVOCATION_MAX_STALENESS_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 1_000 }),
   // The cleanup job prunes access events older than this (30m, 24h, 400d).
   AUDIT_RETENTION: Type.String({ pattern: '^[1-9][0-9]{0,5}[smhd]$', default: '400d' }),
 

@@ -7,7 +7,7 @@ import type { FastifyError } from 'fastify'
 export const NotFoundError = createError('ATT_NOT_FOUND', '%s', 404)
 
 /** Why a browser request was answered with the common 404: logs and metrics only. */
-export type DenialReason = 'unknown_id' | 'malformed_id' | 'wrong_dialog' | 'no_access' | 'service_token' | 'being_deleted' | 'object_missing' | 'unknown_route'
+export type DenialReason = 'unknown_id' | 'malformed_id' | 'wrong_dialog' | 'no_access' | 'service_token' | 'being_deleted' | 'object_missing' | 'unknown_route' | 'revoked'
 
 /** Errors may say why they happened, for the log line only; the answer never does. */
 export interface WithReason {

@@ -83,3 +83,16 @@ export const attachmentAccess = pgTable('attachment_access', {
 
 export type AccessRow = typeof attachmentAccess.$inferSelect
 export type NewAccessRow = typeof attachmentAccess.$inferInsert
+
+// Revocations of browser tokens, set by the chat app: tokens of the dialog
+// issued before issued_before are refused (dialog link tokens; and owner
+// tokens of `sub` when it is set). Read by every instance (src/auth/revocations.ts).
+export const tokenRevocation = pgTable('token_revocation', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  dialogId: text('dialog_id').notNull(),
+  sub: text('sub'),
+  issuedBefore: timestamptz('issued_before').notNull(),
+  createdAt: timestamptz('created_at').notNull().defaultNow()
+})
+
+export type RevocationRow = typeof tokenRevocation.$inferSelect

@@ -7,6 +7,7 @@ import { bearerToken, hasScope, verifyToken, WRITE_SCOPE } from '../../plugins/a
 import { ANONYMOUS_DISCARD, discardUnreadBody, type DiscardBounds } from '../discard-unread-body.js'
 import accessLogRoutes from './access-log.js'
 import deleteRoutes from './delete.js'
+import revocationRoutes from './revocations.js'
 import linkRoutes from './link.js'
 import readRoutes from './read.js'
 import uploadRoutes, { ENVELOPE_BYTES } from './upload.js'
@@ -44,6 +45,7 @@ const internalRoutes: FastifyPluginAsyncTypebox = async function internalRoutes 
   await app.register(linkRoutes)
   await app.register(deleteRoutes)
   await app.register(accessLogRoutes)
+  await app.register(revocationRoutes)
   // Reads get entity tags and 304s; @fastify/etag hashes the JSON it sends.
   await app.register(async function reads (scope) {
     await scope.register(fastifyEtag)
