@@ -1,25 +1,29 @@
 // Builds the real service against real Postgres, Redis and an S3-protocol
 // server. Each test file gets its own database, bucket directory and Redis
-// key prefix, so files run in parallel without seeing each other.
+// key prefix, so files run in parallel without seeing each other. Their
+// names carry the test process's id, so what a killed file leaves behind is
+// swept by the next run (support/leftovers.ts).
 import { randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { createSigner } from 'fast-jwt'
 import type { FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
 import postgres from 'postgres'
 import { buildApp } from '../src/app.js'
 import { loadConfig, type Config, type ConfigInput } from '../src/config.js'
 import { runMigrations } from '../src/db/migrate.js'
+import { BASE_DATABASE_URL, databaseName, deleteRedisKeys, REDIS_URL, redisPrefix as ownedRedisPrefix } from './support/leftovers.js'
 import { startS3, type TestS3 } from './support/s3-server.js'
+import { waitUntil } from './support/wait.js'
 
-export const BASE_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+export { BASE_DATABASE_URL, REDIS_URL }
 export const JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256!'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
 /** A fresh, empty (not migrated) database; dropped when the test ends. */
 export async function createEmptyDatabase (t: Teardown): Promise<{ url: string, sql: postgres.Sql }> {
-  const name = `ca_test_${randomBytes(6).toString('hex')}`
+  const name = databaseName()
   const admin = postgres(BASE_DATABASE_URL, { max: 1, onnotice: () => {} })
   await admin.unsafe(`CREATE DATABASE ${name}`)
   const url = new URL(BASE_DATABASE_URL)
@@ -57,7 +61,15 @@ export interface TestContext {
 
 export async function setup (t: Teardown): Promise<TestContext> {
   const [{ url, sql }, s3] = await Promise.all([createTestDatabase(t), createTestS3(t)])
-  const redisPrefix = `ca-test:${randomBytes(6).toString('hex')}:`
+  const redisPrefix = ownedRedisPrefix()
+  t.teardown(async () => {
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
+    try {
+      await deleteRedisKeys(redis, redisPrefix)
+    } finally {
+      redis.disconnect()
+    }
+  })
   const ctx: TestContext = {
     databaseUrl: url,
     sql,
@@ -75,6 +87,10 @@ export async function setup (t: Teardown): Promise<TestContext> {
         S3_SECRET_ACCESS_KEY: 'S3RVER',
         JWT_SECRET,
         REDIS_KEY_PREFIX: redisPrefix,
+        // The longest allowed: on a starved machine a short command timeout
+        // fires before the answer is read, the limiter fails open and counts
+        // go wrong. Tests of the timeout set their own.
+        REDIS_TIMEOUT_MS: '5000',
         LOG_LEVEL: 'info'
       }
     }
@@ -89,7 +105,13 @@ export interface TestApp {
   logs: string[]
 }
 
-/** Builds and readies the real app; closed when the test ends. */
+/**
+ * Builds and readies the real app; closed when the test ends. On the shared
+ * Redis (always up) it also waits until the app's Redis client is ready:
+ * the app starts without Redis after a moment (the limiter fails open), and
+ * a test that counts must not race that. A test on a Redis of its own waits
+ * with redisReady() where it needs to.
+ */
 export async function build (t: Teardown, ctx: TestContext, overrides: ConfigInput = {}): Promise<TestApp> {
   const config = loadConfig({ ...ctx.env, ...overrides })
   const logs: string[] = []
@@ -102,7 +124,13 @@ export async function build (t: Teardown, ctx: TestContext, overrides: ConfigInp
   const app = buildApp({ config, log: { stream } })
   t.teardown(() => app.close())
   await app.ready()
+  if (config.REDIS_URL === REDIS_URL) await redisReady(app)
   return { app, config, logs }
+}
+
+/** Resolves once the app's Redis client is connected and ready for commands. */
+export async function redisReady (app: FastifyInstance): Promise<void> {
+  await waitUntil(() => app.redis.status === 'ready', 'the app\'s Redis client is ready')
 }
 
 /** Listens on a loopback port, for tests that need a real socket. */

@@ -2,10 +2,12 @@
 // `npm run db:generate` would write from the schema is already in
 // migrations/. A schema change without its migration fails here.
 import { spawnSync } from 'node:child_process'
-import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
+import { cp, mkdir, readdir } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { createTempDir } from '../support/leftovers.js'
+import { diesWithParent } from '../support/process.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -13,12 +15,11 @@ t.test('drizzle-kit generate finds nothing to add to the committed migrations', 
   // A copy, so a drifted schema never writes into migrations/. Inside the
   // (git-ignored) .tap folder: drizzle-kit mangles absolute --out paths.
   await mkdir(join(ROOT, '.tap'), { recursive: true })
-  const out = await mkdtemp(join(ROOT, '.tap', 'migrations-'))
-  t.teardown(() => rm(out, { recursive: true, force: true }))
+  const out = await createTempDir(t, 'migrations', join(ROOT, '.tap'))
   await cp(join(ROOT, 'migrations'), out, { recursive: true })
   const before = (await readdir(out)).sort()
 
-  const run = spawnSync(join(ROOT, 'node_modules/.bin/drizzle-kit'), ['generate', '--dialect', 'postgresql', '--schema', './src/db/schema.ts', '--out', relative(ROOT, out)], {
+  const run = spawnSync(...diesWithParent(join(ROOT, 'node_modules/.bin/drizzle-kit'), ['generate', '--dialect', 'postgresql', '--schema', './src/db/schema.ts', '--out', relative(ROOT, out)]), {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 60_000

@@ -3,18 +3,21 @@
 // schema with other names and a TEXT attachments column holding malformed
 // JSON), LEGACY_DATABASE_URL, the lock, and a forced S3 outage. Every run
 // must exit by itself (no hanging handles).
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { createTestDatabase, setup } from '../helper.js'
+import { createTempDir } from '../support/leftovers.js'
 import { putLegacyObject, readNdjson, runBackfillCli, type CliResult } from '../support/legacy.js'
 import { encodePng } from '../support/png.js'
 
+// About 20 CLI processes of a second of CPU or more each: almost 5 minutes
+// on a shared 2-core machine under load.
+t.setTimeout(600_000)
+
 const ctx = await setup(t)
-const dir = await mkdtemp(join(tmpdir(), 'backfill-cli-'))
-t.teardown(() => rm(dir, { recursive: true, force: true }))
+const dir = await createTempDir(t, 'backfill-cli')
 
 /** Asserts the process exited by itself with code, and printed exactly one JSON line; returns it. */
 function finished (t: Test, res: CliResult, code: number): Record<string, unknown> {
@@ -64,24 +67,31 @@ const reportFile = join(dir, 'report.ndjson')
 const files = ['--mapping-file', mappingFile, '--report-file', reportFile]
 
 t.test('exit 2 for bad flags and configuration, before anything is read', async (t) => {
-  for (const [label, args, message] of [
+  // Runs that read nothing cannot disturb each other: started together.
+  const cases = [
     ['unknown flag', ['--nope'], /nope/],
     ['--batch-size 0', ['--batch-size', '0'], /--batch-size must be an integer/],
     ['--concurrency abc', ['--concurrency', 'abc'], /--concurrency must be an integer/],
     ['a table name that is no identifier', ['--messages-table', 'x;drop'], /--messages-table must be an identifier/]
-  ] as const) {
-    const res = await runBackfillCli([...args], ctx.env)
+  ] as const
+  const [results, missingBucket] = await Promise.all([
+    Promise.all(cases.map(([, args]) => runBackfillCli([...args], ctx.env))),
+    runBackfillCli([], { ...ctx.env, S3_BUCKET: undefined })
+  ])
+  cases.forEach(([label, , message], i) => {
+    const res = results[i]!
     t.equal(res.signal, null, `${label}: exited by itself`)
     t.equal(res.code, 2, `${label}: exit 2`)
     t.match(res.stderr, message, `${label}: says why`)
-  }
-  const res = await runBackfillCli([], { ...ctx.env, S3_BUCKET: undefined })
-  t.equal(res.code, 2, 'missing S3_BUCKET: exit 2')
-  t.match(res.stderr, /S3_BUCKET/, 'names the variable')
+  })
+  t.equal(missingBucket.code, 2, 'missing S3_BUCKET: exit 2')
+  t.match(missingBucket.stderr, /S3_BUCKET/, 'names the variable')
 })
 
 t.test('exit 2 for an unknown legacy table or column, importing nothing', async (t) => {
-  for (const flag of Object.keys(SCHEMA_FLAGS)) {
+  // One table and one column; that every name is checked is shown in
+  // process by backfill.test.ts, and the runs below use all eight flags.
+  for (const flag of ['messages-table', 'dialog-owner-column']) {
     const res = await runBackfillCli(schemaArgs({ ...SCHEMA_FLAGS, [flag]: 'nope' }), ctx.env)
     t.equal(res.signal, null, `--${flag} nope: exited by itself`)
     t.equal(res.code, 2, `--${flag} nope: exit 2${res.code === 2 ? '' : ` (got ${res.code}: ${res.stdout.trim()})`}`)
@@ -92,13 +102,16 @@ t.test('exit 2 for an unknown legacy table or column, importing nothing', async 
 
 t.test('exit 2 for a --mapping-file or --report-file that cannot be written, importing nothing', async (t) => {
   const unwritable = join(dir, 'no-such-dir', 'out.ndjson')
-  for (const flag of ['--mapping-file', '--report-file']) {
-    const res = await runBackfillCli([flag, unwritable, ...schemaArgs()], ctx.env)
+  const flags = ['--mapping-file', '--report-file']
+  // Both stop before the lock is taken: started together.
+  const results = await Promise.all(flags.map((flag) => runBackfillCli([flag, unwritable, ...schemaArgs()], ctx.env)))
+  flags.forEach((flag, i) => {
+    const res = results[i]!
     t.equal(res.signal, null, `${flag}: exited by itself`)
     t.equal(res.code, 2, `${flag}: exit 2 (bad flag)`)
     t.match(res.stderr, unwritable, `${flag}: names the path`)
     t.notMatch(res.stderr, /Unhandled 'error' event/, `${flag}: a message, not a crash`)
-  }
+  })
   t.same(await rows(''), [], 'nothing imported')
 })
 
@@ -179,7 +192,8 @@ t.test('two backfills at once', async (t) => {
   })
   await lockTaken
   const state = { settled: false }
-  const a = runBackfillCli(['--batch-size', '1', '--concurrency', '1', '--mapping-file', shared], { ...ctx.env, DATABASE_STATEMENT_TIMEOUT_MS: '60000' })
+  // Its INSERT may wait as long as B takes to start and finish.
+  const a = runBackfillCli(['--batch-size', '1', '--concurrency', '1', '--mapping-file', shared], { ...ctx.env, DATABASE_STATEMENT_TIMEOUT_MS: '600000' })
     .finally(() => { state.settled = true })
   const waiting = async () => {
     const [row] = await ctx.sql`SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'chat_attachment'::regclass AND NOT granted`

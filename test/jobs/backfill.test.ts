@@ -7,7 +7,7 @@ import t from 'tap'
 import { loadConfig } from '../../src/config.js'
 import { createDatabase } from '../../src/db/client.js'
 import { runBackfill, type BackfillOptions } from '../../src/jobs/backfill.js'
-import { DEFAULT_LEGACY_SCHEMA } from '../../src/jobs/legacy-source.js'
+import { DEFAULT_LEGACY_SCHEMA, LegacySchemaError, type LegacySchema } from '../../src/jobs/legacy-source.js'
 import { createS3Storage } from '../../src/storage/s3.js'
 import { build, setup, token } from '../helper.js'
 import { attach } from '../support/attachments.js'
@@ -239,4 +239,15 @@ t.test('created_at and linked_at keep the exact millisecond of createdAt (float8
     t.equal((rows[i]!.created_at as Date).toISOString(), expected, `created_at of ${createdAt}`)
     t.equal((rows[i]!.linked_at as Date).toISOString(), expected, `linked_at of ${createdAt}`)
   }
+})
+
+t.test('an unknown legacy table or column is a LegacySchemaError naming it, and nothing is imported', async (t) => {
+  const count = async () => (await ctx.sql<Array<{ n: number }>>`SELECT count(*)::int AS n FROM chat_attachment`)[0]!.n
+  const before = await count()
+  for (const key of Object.keys(DEFAULT_LEGACY_SCHEMA) as Array<keyof LegacySchema>) {
+    const err = await backfill({ schema: { ...DEFAULT_LEGACY_SCHEMA, [key]: 'nope' } }).then(() => undefined, (e: unknown) => e)
+    t.type(err, LegacySchemaError, `${key} nope: rejected`)
+    t.match((err as Error | undefined)?.message, /nope/, `${key} nope: names it`)
+  }
+  t.equal(await count(), before, 'nothing imported')
 })

@@ -1,13 +1,16 @@
 // The cleanup entrypoint as the CronJob runs it: a process with flags,
 // one JSON line, documented exit codes, one run at a time, and a run killed
 // at the worst moment converging on the next.
-import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { build, id, setup } from '../helper.js'
 import { stage } from '../support/attachments.js'
 import { listKeys } from '../support/bucket.js'
-import { startEntrypoint } from '../support/process.js'
-import { startS3Proxy } from '../support/s3-proxy.js'
+import { startEntrypoint, type ProcessResult } from '../support/process.js'
+import { isDeleteObjects, startS3Proxy } from '../support/s3-proxy.js'
+import { waitUntil } from '../support/wait.js'
+
+// A dozen CLI processes: 3.5 minutes on a shared 2-core machine under load.
+t.setTimeout(480_000)
 
 const ctx = await setup(t)
 const proxy = await startS3Proxy(() => ctx.s3.endpoint)
@@ -36,12 +39,15 @@ const advisoryLocks = async () => {
 }
 
 t.test('bad flags: exit 2 with the usage', async (t) => {
-  for (const args of [['--nope'], ['--older-than', 'soon'], ['--older-than', '30m', '--orphans'], ['--batch-size', '0'], ['--batch-size', '5000'], ['--max-items', '-1'], ['stray']]) {
-    const outcome = await run(args)
+  // Independent runs that read nothing: started together.
+  const cases = [['--nope'], ['--older-than', 'soon'], ['--older-than', '30m', '--orphans'], ['--batch-size', '0'], ['--batch-size', '5000'], ['--max-items', '-1'], ['stray']]
+  const outcomes = await Promise.all(cases.map((args) => run(args)))
+  cases.forEach((args, i) => {
+    const outcome = outcomes[i]!
     t.equal(outcome.code, 2, args.join(' '))
     t.match(outcome.stderr, /Usage: cleanup/, `${args.join(' ')}: usage printed`)
     t.equal(outcome.stdout, '', `${args.join(' ')}: no summary`)
-  }
+  })
 })
 
 t.test('a run prints one JSON summary line and exits 0 by itself', async (t) => {
@@ -54,42 +60,72 @@ t.test('a run prints one JSON summary line and exits 0 by itself', async (t) => 
   t.same(await ctx.sql`SELECT id FROM chat_attachment WHERE id = ANY(${items.map((i) => i.id)}::uuid[])`, [])
 })
 
-t.test('two runs started together: one works, the other skips with exit 0, and no lock is left', async (t) => {
+/** Statements of this file's database waiting for a lock (read outside any transaction: pg_stat_activity is a per-transaction snapshot). */
+const waitingForLocks = async () => (await ctx.sql<Array<{ n: number }>>`
+  SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)[0]!.n
+
+t.test('a second run while one works skips with exit 0, and no lock is left (forced: the first held inside its lock)', async (t) => {
   await staleItems(3)
-  // Slow S3 keeps the first run inside its lock while the second starts.
-  proxy.delayMs = 1_500
+  // The table locked against writes: the first run takes the cleanup lock,
+  // then waits on its claim; the second starts while it waits.
+  let release!: () => void
+  const released = new Promise<void>((resolve) => { release = resolve })
+  let locked!: () => void
+  const tableLocked = new Promise<void>((resolve) => { locked = resolve })
+  const holder = ctx.sql.begin(async (tx) => {
+    await tx`LOCK TABLE chat_attachment IN EXCLUSIVE MODE`
+    locked()
+    await released
+  })
+  let first: Promise<ProcessResult> | undefined
+  let second: ProcessResult
   try {
-    const outcomes = await Promise.all([run(['--orphans']), run(['--orphans'])])
-    t.same(outcomes.map((o) => o.code), [0, 0], 'both exit 0')
-    const summaries = outcomes.map((o) => lastJson(o.stdout))
-    const skipped = summaries.filter((s) => s.alreadyRunning === true)
-    t.equal(skipped.length, 1, 'exactly one skipped')
-    t.equal(summaries.find((s) => !s.alreadyRunning)?.deleted, 3, 'the other did the work')
-    t.match(outcomes.find((o) => lastJson(o.stdout).alreadyRunning)?.stderr, /skipped: another run holds the lock/)
+    await tableLocked
+    // Its claim may wait as long as the second run takes to start.
+    first = startEntrypoint('src/cli/cleanup.ts', ['--orphans'], { ...env, DATABASE_STATEMENT_TIMEOUT_MS: '600000' }).done
+    let ended = false
+    first.finally(() => { ended = true }).catch(() => {})
+    // (One that ignored the lock would end instead; the assertions below catch it.)
+    await waitUntil(async () => ended || await waitingForLocks() > 0, 'the first run waits on its claim')
+    second = await run(['--orphans'])
   } finally {
-    proxy.delayMs = 0
+    release()
+    await holder
   }
+  const firstOutcome = await first!
+  t.equal(second.code, 0, 'the second exits 0')
+  t.match(lastJson(second.stdout), { alreadyRunning: true, staleFound: 0, deleted: 0 }, 'and did nothing')
+  t.match(second.stderr, /skipped: another run holds the lock/)
+  t.equal(firstOutcome.code, 0, 'the first exits 0')
+  t.match(lastJson(firstOutcome.stdout), { staleFound: 3, deleted: 3, failed: 0 }, 'and did the work')
+  t.notOk(lastJson(firstOutcome.stdout).alreadyRunning)
   t.equal(await advisoryLocks(), 0, 'no advisory lock left in pg_locks')
 })
 
 t.test('killed after deleting the objects and before deleting the rows, the next run converges (forced: row lock, then SIGKILL)', async (t) => {
   const items = await staleItems(3)
   const ids = items.map((i) => i.id)
-  proxy.delayMs = 500
-  const { child, done } = start([])
-  // Hold the rows once claimed, so the run blocks right before deleting them.
-  const held = ctx.sql.begin(async (tx) => {
-    await waitFor(async () => (await tx`SELECT count(*)::int AS n FROM chat_attachment WHERE id = ANY(${ids}::uuid[]) AND status = 'DELETING'`)[0]!.n === 3)
-    await tx`SELECT id FROM chat_attachment WHERE id = ANY(${ids}::uuid[]) FOR UPDATE`
-    await waitFor(async () => (await tx`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'chat-attachments:cleanup' AND wait_event_type = 'Lock'`)[0]!.n > 0)
+  // The run is held at its DeleteObjects (rows claimed, objects still
+  // there) until the rows are locked; then its row DELETE must wait.
+  const deletes = proxy.hold(isDeleteObjects)
+  // Held as long as the test needs, which must not count as an S3 timeout.
+  const { child, done } = startEntrypoint('src/cli/cleanup.ts', [], { ...env, S3_REQUEST_TIMEOUT_MS: '600000' })
+  try {
+    await Promise.race([deletes.reached, done.then((result) => { throw new Error(`the run ended first: ${result.stdout}${result.stderr}`) })])
+    await ctx.sql.begin(async (tx) => {
+      await tx`SELECT id FROM chat_attachment WHERE id = ANY(${ids}::uuid[]) AND status = 'DELETING' FOR UPDATE`
+      deletes.release()
+      await waitUntil(async () => await waitingForLocks() > 0, 'the run waits to delete the rows')
+      child.kill('SIGKILL')
+      await done
+      // Postgres notices a dead client only at its next I/O; end its sessions
+      // now, as that would, so the blocked DELETE dies with the process.
+      await tx`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chat-attachments:cleanup'`
+    })
+  } finally {
+    deletes.release()
     child.kill('SIGKILL')
-    await done
-    // Postgres notices a dead client only at its next I/O; end its sessions
-    // now, as that would, so the blocked DELETE dies with the process.
-    await tx`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chat-attachments:cleanup'`
-  })
-  await held
-  proxy.delayMs = 0
+  }
   t.equal((await done).signal, 'SIGKILL')
   const keys = new Set(await listKeys(ctx.s3))
   t.ok(items.every((i) => !keys.has(i.key)), 'the objects had been deleted')
@@ -116,11 +152,3 @@ t.test('S3 down: exit 1, the rows kept for the next run (forced: S3 server kille
   t.same((await ctx.sql`SELECT status FROM chat_attachment WHERE id = ANY(${items.map((i) => i.id)}::uuid[])`).map((r) => r.status), ['DELETING', 'DELETING'])
   t.match(lastJson((await run([])).stdout), { staleFound: 2, deleted: 2, failed: 0 }, 'the next run finishes them')
 })
-
-async function waitFor (condition: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error('condition not reached')
-    await sleep(20)
-  }
-}

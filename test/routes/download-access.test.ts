@@ -20,6 +20,11 @@ const elsewhere = await attach(app, otherDialog, 'text elsewhere', { ownerId })
 const url = (d = dialogId, a = png.id) => `/v1/attachments/${d}/${a}`
 const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` })
 const now = () => Math.floor(Date.now() / 1000)
+/** A link token living exactly `ttl` seconds: iat and exp from one reading of the clock. */
+const linkToken = (ttl: number) => {
+  const iat = now()
+  return token({ dlg: dialogId, iat, exp: iat + ttl })
+}
 const get = (path: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET') => app.inject({ method, url: path, headers })
 
 const SECURITY_HEADERS = {
@@ -43,7 +48,7 @@ t.test('each access path reads the attachment', async (t) => {
     ['the owner, chat_token cookie', { cookie: `theme=dark; chat_token=${token({ sub: ownerId })}` }],
     ['a support agent (attachments:read:any)', bearer(token({ sub: 'agent-1', scope: 'attachments:read:any' }))],
     ['a dialog-scoped token (dlg), header', bearer(token({ sub: 'someone-else', dlg: dialogId }))],
-    ['a dialog-scoped link token, ?token=', {}, `?token=${token({ dlg: dialogId, iat: now(), exp: now() + 600 })}`]
+    ['a dialog-scoped link token, ?token=', {}, `?token=${linkToken(600)}`]
   ]
   for (const [name, headers, query] of paths) {
     const res = await get(url() + (query ?? ''), headers)
@@ -91,7 +96,7 @@ t.test('a query token must be a short-lived link token for this dialog', async (
     t.equal(res.headers['referrer-policy'], 'no-referrer')
     t.notOk(logs.join('').includes(jwt), `${name}: the token is in no log line`)
   }
-  const accepted = token({ dlg: dialogId, iat: now(), exp: now() + 600 })
+  const accepted = linkToken(600)
   t.equal((await get(`${url()}?download=1&token=${accepted}`)).statusCode, 200)
   t.notOk(logs.join('').includes(accepted), 'an accepted query token is in no log line either')
   t.match(logs.join(''), `"url":"${url()}"`, 'the browser URL is logged without its query string')

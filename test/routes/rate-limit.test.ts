@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
-import { build, id, listen, setup, token } from '../helper.js'
+import { build, id, listen, redisReady, setup, token } from '../helper.js'
 import { attach } from '../support/attachments.js'
 import { send } from '../support/http.js'
 import { startRedis } from '../support/redis-server.js'
@@ -88,47 +88,47 @@ t.test('X-Forwarded-For counts only from the proxies in TRUST_PROXY', async (t) 
   t.equal((await proxied.app.inject(client('198.51.100.8'))).statusCode, 401, 'another client behind it has its own budget')
 })
 
-t.test('Redis down or frozen: downloads keep working promptly, then limits come back by themselves', async (t) => {
+t.test('Redis down: downloads keep working, then limits come back by themselves', async (t) => {
   const redis = await startRedis()
   t.teardown(() => redis.close())
-  const { app, logs } = await limited(t, { REDIS_URL: redis.url, REDIS_TIMEOUT_MS: '200' })
-  const timed = async (sub: string) => {
-    const started = performance.now()
-    const res = await app.inject({ url: path(), headers: as(sub) })
-    return { status: res.statusCode, ms: performance.now() - started }
-  }
-
+  const { app, logs } = await limited(t, { REDIS_URL: redis.url })
+  await redisReady(app)
   t.same(await statuses(app, MAX + 1, () => ({ url: path(), headers: as(ownerId) })), [...Array(MAX).fill(200), 429], 'limited while Redis is up')
 
   await redis.stop()
-  const whileDown = await Promise.all(Array.from({ length: 30 }, () => timed(ownerId)))
-  t.same(whileDown.map((r) => r.status), Array(30).fill(200), 'Redis stopped: served, unlimited (fail open)')
-  t.ok(Math.max(...whileDown.map((r) => r.ms)) < 2000, 'no request waits on the dead Redis')
+  const outage = performance.now()
+  // Answered while Redis stays down (it is started again only after): no
+  // request waits for it, none is queued until it is back.
+  const whileDown = await Promise.all(Array.from({ length: 30 }, () => app.inject({ url: path(), headers: as(ownerId) })))
+  t.same(whileDown.map((res) => res.statusCode), Array(30).fill(200), 'Redis stopped: served, unlimited (fail open)')
+  // Each of the two reporters (client, store) logs its first failure, then
+  // at most one line per 30 s: the bound follows the outage's real length.
   const failureLines = logs.filter((line) => line.includes('is failing')).length
-  t.ok(failureLines >= 1 && failureLines <= 3, `the outage is logged, not once per request (${failureLines} lines)`)
+  const allowed = 2 * (1 + Math.floor((performance.now() - outage) / 30_000))
+  t.ok(failureLines >= 1 && failureLines <= allowed, `the outage is logged, not once per request (${failureLines} lines, at most ${allowed})`)
 
   await redis.start()
-  await waitFor(() => app.redis.status === 'ready')
+  await redisReady(app)
   const user = id('u')
   t.same(await statuses(app, MAX + 1, () => ({ url: path(), headers: as(user) })), [...Array(MAX).fill(404), 429], 'Redis back: limiting resumed by itself')
+})
 
+t.test('Redis frozen (accepts, never answers): downloads are served once the command timeout passes', async (t) => {
+  const redis = await startRedis()
+  t.teardown(() => redis.close())
+  // A short command timeout, so this app fails open soon. Only here: on a
+  // starved machine it also fires spuriously, so nothing here is counted.
+  const { app } = await limited(t, { REDIS_URL: redis.url, REDIS_TIMEOUT_MS: '200' })
+  await redisReady(app)
   redis.freeze()
   try {
-    const frozen = await Promise.all(Array.from({ length: 10 }, () => timed(ownerId)))
-    t.same(frozen.map((r) => r.status), Array(10).fill(200), 'Redis frozen: served after the command timeout')
-    t.ok(Math.max(...frozen.map((r) => r.ms)) < 2000, 'each request waited at most about REDIS_TIMEOUT_MS')
+    // Answered while Redis is still frozen: each request gave up on Redis.
+    const frozen = await Promise.all(Array.from({ length: 10 }, () => app.inject({ url: path(), headers: as(ownerId) })))
+    t.same(frozen.map((res) => res.statusCode), Array(10).fill(200), 'Redis frozen: served, unlimited')
   } finally {
     redis.thaw()
   }
 })
-
-async function waitFor (condition: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('condition not reached')
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 t.test('the service starts while Redis is down, and serves unlimited (forced: Redis on a closed port)', async (t) => {
   const { app } = await limited(t, { REDIS_URL: 'redis://127.0.0.1:1' })

@@ -1,12 +1,12 @@
 // Size and type limits over real sockets: a refused upload answers promptly,
 // the client sees the answer, and nothing is left behind anywhere.
 import { request } from 'node:http'
-import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { auth, build, id, listen, setup } from '../helper.js'
 import { listKeys, listMultipartUploads } from '../support/bucket.js'
 import { randomChunks, send } from '../support/http.js'
 import { multipart, PNG_1X1, type MultipartBody } from '../support/multipart.js'
+import { waitUntil } from '../support/wait.js'
 
 const MiB = 1024 * 1024
 const ctx = await setup(t)
@@ -117,17 +117,18 @@ t.test('a client that hangs up mid-upload leaves nothing, and the service carrie
     req.on('error', () => resolve())
     req.write(prefix)
     const sendPartOfTheBody = async () => {
-      // 5.5 MiB: past the first part, so a multipart upload is under way.
+      // 5.5 MiB: past the first part, so a multipart upload gets under way;
+      // the client hangs up once it is.
       for await (const chunk of randomChunks(5.5 * MiB)) {
         if (!req.write(chunk)) await new Promise((resolve) => req.once('drain', resolve))
       }
-      await sleep(200)
+      await waitUntil(async () => (await listMultipartUploads(ctx.s3)).length > 0, 'a multipart upload is under way')
       req.destroy()
     }
     sendPartOfTheBody().finally(resolve)
   })
-  // The abort is processed asynchronously; give it a bounded while.
-  for (let i = 0; i < 50 && (await listMultipartUploads(ctx.s3)).length > 0; i++) await sleep(100)
+  // The abort is processed asynchronously, after the hang-up.
+  await waitUntil(async () => (await listMultipartUploads(ctx.s3)).length === 0, 'the abandoned multipart upload is aborted')
   await assertNothingLeft(t, dialogId)
 
   const res = await post(largeUrl, dialogId, 1000)

@@ -1,12 +1,14 @@
 // A Redis server of a test's own, so it can be stopped, frozen and restarted
-// without disturbing the shared one.
+// without disturbing the shared one. It dies with the test process.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
-import { freePort } from './process.js'
+import { diesWithParent, freePort } from './process.js'
+import { waitUntil } from './wait.js'
 
 export interface TestRedis {
   url: string
+  /** The server's process id while it runs. */
+  readonly pid: number | undefined
   /** Kills it (SIGKILL): Redis is down. */
   stop (): Promise<void>
   start (): Promise<void>
@@ -22,18 +24,21 @@ export async function startRedis (): Promise<TestRedis> {
   let child: ChildProcess | undefined
 
   async function start () {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+    child = spawn(...diesWithParent('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']), { stdio: 'ignore' })
+    const started = child
     const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
-    for (let i = 0; i < 100; i++) {
+    probe.on('error', () => {})
+    await waitUntil(async () => {
+      if (started.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${started.exitCode}`)
       try {
         await probe.connect()
         await probe.ping()
-        break
+        return true
       } catch {
         probe.disconnect()
-        await sleep(50)
+        return false
       }
-    }
+    }, `redis-server on port ${port} answers`)
     probe.disconnect()
   }
 
@@ -50,6 +55,7 @@ export async function startRedis (): Promise<TestRedis> {
   await start()
   return {
     url,
+    get pid () { return child?.pid },
     stop,
     start,
     freeze: () => { child?.kill('SIGSTOP') },

@@ -3,7 +3,8 @@
 // hang without answering, cut a response off mid-body, answer slowly, or
 // refuse to delete chosen keys in a DeleteObjects request (the other keys
 // are deleted for real, and the answer reports the chosen ones as
-// AccessDenied, exactly as S3 reports a partial failure).
+// AccessDenied, exactly as S3 reports a partial failure), or hold chosen
+// requests until the test lets them through.
 import { createServer, request, type IncomingMessage } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 
@@ -20,14 +21,29 @@ export interface S3Proxy {
   delayMs: number
   /** Keys that DeleteObjects refuses to delete. */
   readonly failKeys: Set<string>
+  /**
+   * Holds every request that matches until release() (or close()); `reached`
+   * resolves when the first one has arrived. The caller is paused exactly
+   * there, whatever the machine's speed.
+   */
+  hold (matches: (request: { method: string, url: string }) => boolean): Hold
   /** Requests for object bytes (GET on a key), the ones that cost. */
   objectGets (): number
   reset (): void
   close (): Promise<void>
 }
 
+export interface Hold {
+  reached: Promise<void>
+  release (): void
+}
+
+/** DeleteObjects (POST /bucket?delete). */
+export const isDeleteObjects = (request: { method: string, url: string }) => request.method === 'POST' && /^\/[^/?]+\/?\?delete/.test(request.url)
+
 export async function startS3Proxy (target: () => string): Promise<S3Proxy> {
   const sockets = new Set<Socket>()
+  const holds = new Set<{ matches: (request: { method: string, url: string }) => boolean, arrived: () => void, released: Promise<void>, release: () => void }>()
   const state: S3Proxy = {
     seen: [],
     mode: 'pass',
@@ -37,7 +53,17 @@ export async function startS3Proxy (target: () => string): Promise<S3Proxy> {
     endpoint: '',
     objectGets: () => state.seen.filter((r) => r.method === 'GET' && /^\/[^/?]+\/[^?]+/.test(r.url)).length,
     reset: () => { state.seen.length = 0 },
+    hold (matches) {
+      let arrived!: () => void
+      const reached = new Promise<void>((resolve) => { arrived = resolve })
+      let release!: () => void
+      const released = new Promise<void>((resolve) => { release = resolve })
+      const hold = { matches, arrived, released, release: () => { holds.delete(hold); release() } }
+      holds.add(hold)
+      return { reached, release: hold.release }
+    },
     close: async () => {
+      for (const hold of holds) hold.release()
       for (const socket of sockets) socket.destroy()
       await new Promise((resolve) => server.close(resolve))
     }
@@ -46,8 +72,14 @@ export async function startS3Proxy (target: () => string): Promise<S3Proxy> {
   const server = createServer(async (req, res) => {
     state.seen.push({ method: req.method ?? '', url: req.url ?? '', ...(req.headers.range ? { range: req.headers.range } : {}) })
     if (state.mode === 'hang') return
+    const incoming = { method: req.method ?? '', url: req.url ?? '' }
+    for (const hold of holds) {
+      if (!hold.matches(incoming)) continue
+      hold.arrived()
+      await hold.released
+    }
     if (state.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.delayMs))
-    if (req.method === 'POST' && /^\/[^/?]+\/?\?delete/.test(req.url ?? '') && state.failKeys.size > 0) {
+    if (isDeleteObjects(incoming) && state.failKeys.size > 0) {
       await partialDelete(req, res)
       return
     }

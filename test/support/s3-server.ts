@@ -1,9 +1,12 @@
+// The S3-protocol server of one test file (scripts/local-s3.mjs) in a
+// child process that dies with the test process, over a data folder named
+// like every test leftover (swept by the next run if the file is killed).
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rm } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { ownedTempDir } from './leftovers.js'
+import { diesWithParent } from './process.js'
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/local-s3.mjs', import.meta.url))
 
@@ -12,6 +15,8 @@ export interface TestS3 {
   port: number
   bucket: string
   directory: string
+  /** The server's process id while it runs. */
+  readonly pid: number | undefined
   /** Kills the server (SIGKILL): S3 is down. */
   stop (): Promise<void>
   /** Starts it again on the same port, with the same objects. */
@@ -21,7 +26,7 @@ export interface TestS3 {
 }
 
 export async function startS3 (bucket = 'attachments'): Promise<TestS3> {
-  const directory = await mkdtemp(join(tmpdir(), 'chat-attachments-s3-'))
+  const directory = await ownedTempDir('s3')
   let child: ChildProcess | undefined
   let port = 0
 
@@ -29,7 +34,7 @@ export async function startS3 (bucket = 'attachments'): Promise<TestS3> {
     // Paginated ListObjectsV2 needs the legacy provider on Node >= 17 (s3rver#818).
     // --exit-with-parent: it stops when this process dies, even when a
     // timeout kills the test before its teardown runs.
-    child = spawn(process.execPath, ['--openssl-legacy-provider', SCRIPT, directory, String(port), bucket, '--exit-with-parent'], {
+    child = spawn(...diesWithParent(process.execPath, ['--openssl-legacy-provider', SCRIPT, directory, String(port), bucket, '--exit-with-parent']), {
       stdio: ['pipe', 'pipe', 'inherit']
     })
     const exited = new Promise<never>((_resolve, reject) => child!.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`))))
@@ -53,6 +58,7 @@ export async function startS3 (bucket = 'attachments'): Promise<TestS3> {
   return {
     get endpoint () { return `http://127.0.0.1:${port}` },
     get port () { return port },
+    get pid () { return child?.pid },
     bucket,
     directory,
     stop,
