@@ -60,7 +60,7 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
   app.decorate('config', config)
   app.register(connectionsPlugin, { config })
   app.register(errorsPlugin)
-  app.register(openapiPlugin)
+  app.register(openapiPlugin, { config })
   app.register(databasePlugin, { config })
   app.register(auditPlugin, { config })
   app.register(revocationsPlugin, { config })

@@ -1,26 +1,26 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { SECURITY } from '../plugins/openapi.js'
+import { ref } from '../schemas/common.js'
+import { Liveness, Readiness } from '../schemas/health.js'
 
 const CHECK_TIMEOUT_MS = 2_000
-
-const Check = Type.Object({ ok: Type.Boolean(), latencyMs: Type.Integer(), error: Type.Optional(Type.String()) })
-const Readiness = Type.Object({
-  status: Type.Enum(['ok', 'unavailable']),
-  // The malware scanner is checked only when SCAN_MODE is on: uploads fail
-  // closed without it.
-  checks: Type.Object({ postgres: Check, s3: Check, scanner: Type.Optional(Check) })
-})
 
 // Probed every few seconds by Kubernetes: logged only when they fail.
 const healthRoutes: FastifyPluginAsyncTypebox = async function healthRoutes (app) {
   app.get('/health/live', {
     logLevel: 'warn',
-    schema: { tags: ['health'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
+    schema: { operationId: 'getLiveness', tags: ['health'], security: SECURITY.none, summary: 'The process is up', response: { 200: ref(Liveness, { description: 'Up' }) } }
   }, async () => ({ status: 'ok' as const }))
 
   app.get('/health/ready', {
     logLevel: 'warn',
-    schema: { tags: ['health'], summary: 'Postgres, S3 and (when on) the malware scanner are reachable', response: { 200: Readiness, 503: Readiness } }
+    schema: {
+      operationId: 'getReadiness',
+      tags: ['health'],
+      security: SECURITY.none,
+      summary: 'Postgres, S3 and (when on) the malware scanner are reachable',
+      response: { 200: ref(Readiness, { description: 'Ready' }), 503: ref(Readiness, { description: 'A dependency is failing; the check says which' }) }
+    }
   }, async (request, reply) => {
     const scanner = app.scanner
     const [postgres, s3, scan] = await Promise.all([

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox'
 import type { AttachmentRow } from '../db/schema.js'
 import { attachmentUrl } from '../routes/paths.js'
-import { AttachmentId, ExternalId } from './common.js'
+import { AttachmentId, ExternalId, ref } from './common.js'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
 const Timestamp = Type.String({ format: 'date-time' })
@@ -23,19 +23,38 @@ export const Attachment = Type.Object({
   linkedAt: Nullable(Timestamp),
   lastModified: Timestamp,
   url: Type.String({ description: 'Browser URL of the bytes, relative to the service' })
-})
+}, { $id: 'Attachment', title: 'Attachment', description: 'A staged (UPLOADED) or linked (LINKED) attachment' })
 
 export type AttachmentDto = Static<typeof Attachment>
 
 export const MessageAttachments = Type.Object({
   messageId: ExternalId,
-  attachments: Type.Array(Attachment)
-})
+  attachments: Type.Array(ref(Attachment))
+}, { $id: 'MessageAttachments', title: 'MessageAttachments', description: 'The attachments of one message, oldest first' })
 
-export const LinkBody = Type.Object({
+export const LinkRequest = Type.Object({
   messageId: ExternalId,
   attachmentIds: Type.Array(AttachmentId, { minItems: 1, maxItems: 50 })
-}, { additionalProperties: false })
+}, { $id: 'LinkRequest', title: 'LinkRequest', additionalProperties: false })
+
+export const DialogErased = Type.Object({
+  dialogId: ExternalId,
+  deleted: Type.Integer({ minimum: 0, description: 'How many attachments were deleted' })
+}, { $id: 'DialogErased', title: 'DialogErased' })
+
+/**
+ * The upload form, for the document only: the route reads the multipart
+ * stream itself (fields first, then the file), so no body schema validates it.
+ */
+export const UploadForm = Type.Object({
+  ownerId: Type.Optional(ExternalId),
+  uploadedBy: Type.Optional(ExternalId),
+  file: Type.String({ format: 'binary', contentMediaType: 'application/octet-stream', description: 'The file; its part\'s filename is kept (sanitised) as fileName' })
+}, {
+  $id: 'UploadForm',
+  title: 'UploadForm',
+  description: 'multipart/form-data: `ownerId` (here or as a query parameter), optionally `uploadedBy` (defaults to ownerId), then exactly one file part named `file`, last'
+})
 
 export function toAttachmentDto (row: AttachmentRow): AttachmentDto {
   return {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
+import { openapiDocument } from '../../scripts/openapi/document.js'
 import { auth, build, id, setup } from '../helper.js'
 import { uploadForm } from '../support/multipart.js'
 
@@ -71,4 +72,6 @@ t.test('the OpenAPI document describes the internal API', async (t) => {
   t.ok(doc.paths['/internal/v1/dialogs/{dialogId}/attachments/link'].post, 'link')
   t.ok(doc.paths['/internal/v1/dialogs/{dialogId}/attachments/{attachmentId}'].get, 'metadata')
   t.equal((await app.inject({ method: 'GET', url: '/internal/v1/openapi.json' })).statusCode, 401, 'behind the service token')
+  // The document the linter and the client's type generator read (scripts/openapi) is the one served.
+  t.same(doc, await openapiDocument(), 'the same as npm run lint:openapi and client:types see')
 })

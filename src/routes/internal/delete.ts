@@ -4,17 +4,19 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { deleteAttachment, eraseDialog } from '../../domain/delete-attachments.js'
 import { NotFoundError } from '../../errors.js'
-import { AttachmentParams, DialogParams, errorResponses, ExternalId } from '../../schemas/common.js'
+import { DialogErased } from '../../schemas/attachment.js'
+import { AttachmentParams, DialogParams, errorResponses, ref } from '../../schemas/common.js'
 
 const deleteRoutes: FastifyPluginAsyncTypebox = async function deleteRoutes (app) {
   const deps = (log: typeof app.log) => ({ storage: app.storage, lifecycle: app.lifecycle, log, keyPrefix: app.config.S3_KEY_PREFIX })
 
   app.delete('/dialogs/:dialogId/attachments/:attachmentId', {
     schema: {
+      operationId: 'deleteAttachment',
       tags: ['internal'],
       summary: 'Delete one attachment: its object, then its row. A retry after success is 404.',
       params: AttachmentParams,
-      response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 503) }
+      response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(400, 401, 403, 404, 503) }
     }
   }, async (request, reply) => {
     const { dialogId, attachmentId } = request.params
@@ -24,10 +26,11 @@ const deleteRoutes: FastifyPluginAsyncTypebox = async function deleteRoutes (app
 
   app.delete('/dialogs/:dialogId/attachments', {
     schema: {
+      operationId: 'deleteDialogAttachments',
       tags: ['internal'],
       summary: 'Erase every attachment of a dialog, and any object stored under the dialog without a row',
       params: DialogParams,
-      response: { 200: Type.Object({ dialogId: ExternalId, deleted: Type.Integer({ minimum: 0 }) }), ...errorResponses(400, 401, 403, 503) }
+      response: { 200: ref(DialogErased, { description: 'Erased' }), ...errorResponses(400, 401, 403, 503) }
     }
   }, async (request) => {
     const { dialogId } = request.params

@@ -1,15 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { LinkBody, MessageAttachments, toAttachmentDto } from '../../schemas/attachment.js'
-import { DialogParams, errorResponses } from '../../schemas/common.js'
+import { LinkRequest, MessageAttachments, toAttachmentDto } from '../../schemas/attachment.js'
+import { DialogParams, errorResponses, ref } from '../../schemas/common.js'
 
 const linkRoutes: FastifyPluginAsyncTypebox = async function linkRoutes (app) {
   app.post('/dialogs/:dialogId/attachments/link', {
     schema: {
+      operationId: 'linkAttachments',
       tags: ['internal'],
       summary: 'Link staged attachments to a message (all or nothing; idempotent)',
       params: DialogParams,
-      body: LinkBody,
-      response: { 200: MessageAttachments, ...errorResponses(400, 401, 403, 404, 409) }
+      body: ref(LinkRequest),
+      response: { 200: ref(MessageAttachments, { description: 'Linked, in request order' }), ...errorResponses(400, 401, 403, 404, 409, 503) }
     }
   }, async (request) => {
     const { messageId, attachmentIds } = request.body

@@ -2,15 +2,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { NotFoundError } from '../../errors.js'
 import { Attachment, MessageAttachments, toAttachmentDto } from '../../schemas/attachment.js'
-import { AttachmentParams, DialogParams, errorResponses, ExternalId } from '../../schemas/common.js'
+import { AttachmentParams, DialogParams, errorResponses, ExternalId, ref } from '../../schemas/common.js'
 
 const readRoutes: FastifyPluginAsyncTypebox = async function readRoutes (app) {
   app.get('/dialogs/:dialogId/attachments/:attachmentId', {
     schema: {
+      operationId: 'getAttachment',
       tags: ['internal'],
       summary: 'Metadata of one attachment',
       params: AttachmentParams,
-      response: { 200: Attachment, ...errorResponses(400, 401, 403, 404) }
+      response: { 200: ref(Attachment, { description: 'The attachment' }), ...errorResponses(400, 401, 403, 404, 503) }
     }
   }, async (request) => {
     const { dialogId, attachmentId } = request.params
@@ -21,11 +22,12 @@ const readRoutes: FastifyPluginAsyncTypebox = async function readRoutes (app) {
 
   app.get('/dialogs/:dialogId/attachments', {
     schema: {
+      operationId: 'listMessageAttachments',
       tags: ['internal'],
-      summary: 'The attachments of one message',
+      summary: 'The attachments of one message, oldest first',
       params: DialogParams,
       querystring: Type.Object({ messageId: ExternalId }),
-      response: { 200: MessageAttachments, ...errorResponses(400, 401, 403) }
+      response: { 200: ref(MessageAttachments, { description: 'The attachments (none: an empty list)' }), ...errorResponses(400, 401, 403, 503) }
     }
   }, async (request) => {
     const { messageId } = request.query

@@ -2,28 +2,18 @@
 // mistake or a customer's session must end: from the answer on, this
 // instance refuses them; every other instance within REVOCATION_POLL_MS.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
-import { DialogParams, errorResponses, ExternalId } from '../../schemas/common.js'
-
-const RevocationBody = Type.Object({
-  sub: Type.Optional(ExternalId),
-  issuedBefore: Type.String({ format: 'date-time', description: 'Tokens whose iat is before this are refused' })
-}, { additionalProperties: false })
-
-const Revocation = Type.Object({
-  dialogId: ExternalId,
-  sub: Type.Union([ExternalId, Type.Null()]),
-  issuedBefore: Type.String({ format: 'date-time' })
-})
+import { Revocation, RevocationRequest } from '../../schemas/audit.js'
+import { DialogParams, errorResponses, ref } from '../../schemas/common.js'
 
 const revocationRoutes: FastifyPluginAsyncTypebox = async function revocationRoutes (app) {
   app.post('/dialogs/:dialogId/revocations', {
     schema: {
+      operationId: 'revokeTokens',
       tags: ['internal'],
       summary: 'Refuse browser tokens of a dialog issued before a time: its dialog link tokens, and the owner tokens of `sub` when given',
       params: DialogParams,
-      body: RevocationBody,
-      response: { 201: Revocation, ...errorResponses(400, 401, 403, 503) }
+      body: ref(RevocationRequest),
+      response: { 201: ref(Revocation, { description: 'Recorded' }), ...errorResponses(400, 401, 403, 503) }
     }
   }, async (request, reply) => {
     const { dialogId } = request.params

@@ -5,8 +5,9 @@ import { Type } from 'typebox'
 import { allowedTypes } from '../../config.js'
 import type { AttachmentRow } from '../../db/schema.js'
 import { BadUploadError, BusyError, FileTooLargeError, NotMultipartError } from '../../errors.js'
-import { Attachment, toAttachmentDto } from '../../schemas/attachment.js'
-import { DialogParams, errorResponses, ExternalId, ID_PATTERN, ID_REGEX } from '../../schemas/common.js'
+import { documentedAs } from '../../plugins/openapi.js'
+import { Attachment, toAttachmentDto, UploadForm } from '../../schemas/attachment.js'
+import { DialogParams, errorResponses, ExternalId, ID_PATTERN, ID_REGEX, ref } from '../../schemas/common.js'
 import { sanitizeFileName } from '../../upload/file-name.js'
 import { stageAttachment } from '../../domain/stage-attachment.js'
 import type { StageOptions } from '../../upload/stage.js'
@@ -47,14 +48,16 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async function uploadRoutes (app
 
   app.post('/dialogs/:dialogId/attachments', {
     schema: {
+      operationId: 'uploadStage',
       tags: ['internal'],
       summary: 'Upload-stage one file',
-      description: 'multipart/form-data: an `ownerId` field (or query parameter), optionally `uploadedBy`, then exactly one file part named `file`.',
+      description: 'multipart/form-data: an `ownerId` field (or query parameter), optionally `uploadedBy`, then exactly one file part named `file`. The file streams to storage as it arrives; the row is UPLOADED until linked.',
       consumes: ['multipart/form-data'],
       params: DialogParams,
       querystring: UploadQuery,
-      response: { 201: Attachment, ...errorResponses(400, 401, 403, 413, 415, 503) }
-    }
+      response: { 201: ref(Attachment, { description: 'Staged' }), ...errorResponses(400, 401, 403, 413, 415, 422, 503) }
+    },
+    config: documentedAs({ body: ref(UploadForm) })
   }, async (request, reply) => {
     if (!request.isMultipart()) throw new NotMultipartError()
     // A truthful Content-Length already tells: refuse before reading.

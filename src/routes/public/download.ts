@@ -8,11 +8,12 @@ import { Type } from 'typebox'
 import {
   attachmentNotFound, BusyError, invalidToken, missingToken, PreconditionFailedError, RangeNotSatisfiableError, TooManyDownloadsError
 } from '../../errors.js'
+import { documentedAs, SECURITY } from '../../plugins/openapi.js'
+import { ErrorResponse, ID_REGEX, ref } from '../../schemas/common.js'
 import { evaluatePreconditions, httpDate, ifRangeMatches } from '../../http/conditional.js'
 import { contentDisposition } from '../../http/content-disposition.js'
 import { parseRange, type RangeResult } from '../../http/range.js'
 import { isInlineType, servedContentType } from '../../http/served-type.js'
-import { ID_REGEX } from '../../schemas/common.js'
 import { ObjectNotFoundError } from '../../storage/storage.js'
 import { accessOf, auditStream } from './audit-access.js'
 import { rateLimitSubject, readAccess } from './viewer.js'
@@ -32,6 +33,21 @@ const Query = Type.Object({
   token: Type.Optional(Type.Unknown({ description: 'A dialog-scoped link token (dlg claim), short-lived' }))
 })
 
+// For the document only: the body is streamed, never serialised.
+const bytes = (description: string) => ({ description, content: { '*/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } })
+const failure = (description: string) => ref(ErrorResponse, { description })
+const DOWNLOAD_RESPONSES = {
+  200: bytes('The bytes, with the detected type; inline for safe images, else as an attachment'),
+  206: bytes('The requested range'),
+  304: Type.Null({ description: 'Not modified (If-None-Match / If-Modified-Since)' }),
+  401: failure('No token, or one that is not acceptable (ATT_UNAUTHORIZED)'),
+  404: failure('Not a readable attachment (ATT_NOT_FOUND), whatever the reason'),
+  412: failure('If-Match or If-Unmodified-Since failed (ATT_PRECONDITION_FAILED)'),
+  416: failure('The range is not satisfiable (ATT_RANGE_NOT_SATISFIABLE)'),
+  429: failure('Rate limited or too many downloads at once (ATT_RATE_LIMITED, ATT_TOO_MANY_DOWNLOADS)'),
+  503: failure('Busy or a dependency is failing (ATT_BUSY, ATT_UNAVAILABLE)')
+}
+
 class ClientGoneError extends Error {
   readonly statusCode = 499
   readonly code = 'ATT_CLIENT_GONE'
@@ -41,12 +57,15 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
   const config = app.config
   const cacheControl = `private, ${config.ATTACHMENT_CACHE_CONTROL}`
   const schema = {
+    operationId: 'downloadAttachment',
     tags: ['public'],
     summary: 'The bytes of an attachment (user token: header, cookie or ?token=)',
+    description: 'Conditional (ETag, Last-Modified) and single-range requests are answered from the stored row. Everything that is not a readable attachment (unknown, another dialog, no access) is the same 404.',
+    security: SECURITY.browser,
     params: Params,
     querystring: Query
   }
-  app.get('/attachments/:dialogId/:attachmentId', { schema, exposeHeadRoute: false }, (request, reply) => deliver(request, reply, false))
+  app.get('/attachments/:dialogId/:attachmentId', { schema, exposeHeadRoute: false, config: documentedAs({ response: DOWNLOAD_RESPONSES }) }, (request, reply) => deliver(request, reply, false))
   // Written out: Fastify's automatic HEAD runs the GET handler and downloads the body.
   app.head('/attachments/:dialogId/:attachmentId', { schema: { ...schema, hide: true } }, (request, reply) => deliver(request, reply, true))
 
