@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { previewSizes } from '../../config.js'
 import { LinkBody, MessageAttachments, toAttachmentDto } from '../../schemas/attachment.js'
 import { DialogParams, errorResponses } from '../../schemas/common.js'
 
 const linkRoutes: FastifyPluginAsyncTypebox = async function linkRoutes (app) {
+  const dto = { previewSizes: previewSizes(app.config) }
   app.post('/dialogs/:dialogId/attachments/link', {
     schema: {
       tags: ['internal'],
@@ -14,7 +16,7 @@ const linkRoutes: FastifyPluginAsyncTypebox = async function linkRoutes (app) {
   }, async (request) => {
     const { messageId, attachmentIds } = request.body
     const rows = await app.attachments.link(request.params.dialogId, messageId, attachmentIds)
-    return { messageId, attachments: rows.map(toAttachmentDto) }
+    return { messageId, attachments: rows.map((row) => toAttachmentDto(row, dto)) }
   })
 }
 
