@@ -4,6 +4,7 @@ import { DialogParams, errorResponses } from '../../schemas/common.js'
 
 const linkRoutes: FastifyPluginAsyncTypebox = async function linkRoutes (app) {
   app.post('/dialogs/:dialogId/attachments/link', {
+    config: { metrics: 'link' },
     schema: {
       tags: ['internal'],
       summary: 'Link staged attachments to a message (all or nothing; idempotent)',

@@ -46,6 +46,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async function uploadRoutes (app
   })
 
   app.post('/dialogs/:dialogId/attachments', {
+    config: { metrics: 'upload' },
     schema: {
       tags: ['internal'],
       summary: 'Upload-stage one file',
@@ -68,6 +69,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async function uploadRoutes (app
     // A large file may take minutes on a slow link: judged by its progress.
     app.bodyDeadline.expectSlowBody(request.raw)
     const row = await receiveUpload(request, request.params.dialogId, request.query)
+    app.metrics.http.uploadBytes.inc(row.sizeBytes)
     return reply.code(201).send(toAttachmentDto(row))
   })
 

@@ -46,9 +46,9 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
     params: Params,
     querystring: Query
   }
-  app.get('/attachments/:dialogId/:attachmentId', { schema, exposeHeadRoute: false }, (request, reply) => deliver(request, reply, false))
+  app.get('/attachments/:dialogId/:attachmentId', { schema, exposeHeadRoute: false, config: { metrics: 'download' } }, (request, reply) => deliver(request, reply, false))
   // Written out: Fastify's automatic HEAD runs the GET handler and downloads the body.
-  app.head('/attachments/:dialogId/:attachmentId', { schema: { ...schema, hide: true } }, (request, reply) => deliver(request, reply, true))
+  app.head('/attachments/:dialogId/:attachmentId', { schema: { ...schema, hide: true }, config: { metrics: 'download' } }, (request, reply) => deliver(request, reply, true))
 
   async function deliver (request: FastifyRequest, reply: FastifyReply, head: boolean) {
     const viewer = request.viewer
@@ -143,6 +143,8 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
       object.body.destroy()
       throw new Error(`storage sent ${object.contentLength} bytes for ${row.storageKey}, expected ${length}`)
     }
+    const sent = app.metrics.http.downloadBytes
+    object.body.on('data', (chunk: Buffer) => { sent.inc(chunk.length) })
     if (app.audit) auditStream(app.audit, accessOf(request, row, access.granted, 'original'), reply, status, object.body)
     return reply.code(status).headers(headers).send(object.body)
   }
