@@ -65,7 +65,7 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
     if (row.dialogId !== dialogId) throw attachmentNotFound('wrong_dialog')
     const access = readAccess(claims, row)
     if ('denied' in access) throw attachmentNotFound(access.denied)
-    if (app.revocations.revoked(claims, row.dialogId, row.ownerId)) throw attachmentNotFound('revoked')
+    if (await app.revocations.revoked(claims, row.dialogId, row.ownerId)) throw attachmentNotFound('revoked')
     if (row.status === 'DELETING') throw attachmentNotFound('being_deleted')
 
     const validators = { etag: row.etag, lastModified: row.lastModified }
