@@ -9,10 +9,12 @@ import connectionsPlugin, { serverTimeouts } from './plugins/connections.js'
 import databasePlugin from './plugins/database.js'
 import errorsPlugin, { frameworkErrorHandler } from './plugins/errors.js'
 import imagesPlugin from './plugins/images.js'
+import metricsPlugin from './plugins/metrics.js'
 import openapiPlugin from './plugins/openapi.js'
 import redisPlugin from './plugins/redis.js'
 import revocationsPlugin from './plugins/revocations.js'
 import scannerPlugin from './plugins/scanner.js'
+import shutdownPlugin from './plugins/shutdown.js'
 import storagePlugin from './plugins/storage.js'
 import healthRoutes from './routes/health.js'
 import internalRoutes from './routes/internal/index.js'
@@ -59,6 +61,9 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)
+  // First: every other plugin counts into app.metrics.
+  app.register(metricsPlugin, { config })
+  app.register(shutdownPlugin, { config })
   app.register(connectionsPlugin, { config })
   app.register(errorsPlugin)
   app.register(openapiPlugin, { config })

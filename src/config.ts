@@ -22,6 +22,14 @@ export const ConfigSchema = Type.Object({
   HTTP_HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
   HTTP_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 72_000 }),
+  // GET /metrics (Prometheus) on a listener of its own, never on PORT; 0 picks a free port.
+  METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9464 }),
+  METRICS_HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  // SIGTERM: readiness answers 503 at once, the listener closes after
+  // SHUTDOWN_DRAIN_MS, and requests in flight get until SHUTDOWN_GRACE_MS
+  // after the signal before their connections are cut.
+  SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 5_000 }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 25_000 }),
 
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
@@ -216,6 +224,13 @@ export function loadConfig (env: ConfigInput, only?: ReadonlyArray<keyof Config>
   if (wanted('DOWNLOAD_MAX_CONCURRENT') && wanted('S3_MAX_SOCKETS') && config.DOWNLOAD_MAX_CONCURRENT !== undefined &&
     config.S3_MAX_SOCKETS !== undefined && config.DOWNLOAD_MAX_CONCURRENT >= config.S3_MAX_SOCKETS) {
     problems.push(`DOWNLOAD_MAX_CONCURRENT (${config.DOWNLOAD_MAX_CONCURRENT}) must be below S3_MAX_SOCKETS (${config.S3_MAX_SOCKETS}), so uploads and readiness always find a socket`)
+  }
+  if (wanted('METRICS_PORT') && wanted('PORT') && config.METRICS_PORT !== 0 && config.METRICS_PORT === config.PORT) {
+    problems.push('METRICS_PORT must differ from PORT: metrics are never served on the public port')
+  }
+  if (wanted('SHUTDOWN_DRAIN_MS') && wanted('SHUTDOWN_GRACE_MS') && config.SHUTDOWN_DRAIN_MS !== undefined &&
+    config.SHUTDOWN_GRACE_MS !== undefined && config.SHUTDOWN_DRAIN_MS >= config.SHUTDOWN_GRACE_MS) {
+    problems.push('SHUTDOWN_DRAIN_MS must be below SHUTDOWN_GRACE_MS')
   }
   if (wanted('PREVIEW_SIZES') && raw.PREVIEW_SIZES !== undefined) {
     try {

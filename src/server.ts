@@ -14,10 +14,12 @@ try {
 
 const app = buildApp({ config, log: { pretty: process.stdout.isTTY } })
 
-closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
+// SHUTDOWN_GRACE_MS bounds the requests in flight (see plugins/shutdown.ts);
+// the margin is for closing the pools. Past it the process exits with 1.
+closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS + 4_000 }, async ({ err, signal }) => {
   if (err) app.log.error({ err }, 'closing after an uncaught error')
   else app.log.info({ signal }, 'closing')
-  await app.close()
+  await app.shutdown()
 })
 
 await app.listen({ port: config.PORT, host: config.HOST })

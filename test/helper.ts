@@ -91,7 +91,10 @@ export async function setup (t: Teardown): Promise<TestContext> {
         // fires before the answer is read, the limiter fails open and counts
         // go wrong. Tests of the timeout set their own.
         REDIS_TIMEOUT_MS: '5000',
-        LOG_LEVEL: 'info'
+        LOG_LEVEL: 'info',
+        // Files run in parallel: each app's metrics listener on a free port.
+        METRICS_PORT: '0',
+        METRICS_HOST: '127.0.0.1'
       }
     }
   }

@@ -21,6 +21,10 @@ export const DEV_DEFAULTS: Readonly<Record<string, string>> = {
   // never counts two ports of 127.0.0.1 as one site, so same-site (the
   // production default) would blank them there (NotSameSite).
   CORP_POLICY: 'cross-origin',
+  // Several instances may run side by side: metrics on a free port of the
+  // loopback, whose address the service logs at start ("metrics listening").
+  METRICS_PORT: '0',
+  METRICS_HOST: '127.0.0.1',
   // The read audit hashes client addresses with it (development only).
   AUDIT_IP_SALT: 'development-only-audit-salt'
 }

@@ -17,6 +17,7 @@ import { createScanner } from '../scan/scanner.js'
 import { createDatabase } from '../db/client.js'
 import { runBackfill } from '../jobs/backfill.js'
 import { DEFAULT_LEGACY_SCHEMA, LegacySchemaError, type LegacySchema } from '../jobs/legacy-source.js'
+import { writeJobMetrics } from '../metrics/textfile.js'
 import { createS3Storage } from '../storage/s3.js'
 
 const SCHEMA_FLAGS: Record<string, keyof LegacySchema> = {
@@ -40,6 +41,8 @@ const USAGE = `Usage: backfill [options]
   --mapping-file <path>   NDJSON {legacyId,id,messageId,dialogId,storageKey} per
                           imported (or already imported) attachment; overwritten
   --report-file <path>    NDJSON {messageId,index,reason,path,detail} per skipped entry
+  --metrics-file <path>   also write the summary in the Prometheus text format
+                          (node-exporter's textfile collector), replaced atomically
 ${Object.entries(SCHEMA_FLAGS).map(([flag, key]) => `  --${flag} <name>`.padEnd(26) + `default "${DEFAULT_LEGACY_SCHEMA[key]}"`).join('\n')}
   --help                  this text`
 
@@ -100,6 +103,7 @@ async function main (): Promise<number> {
         scan: { type: 'boolean', default: false },
         'mapping-file': { type: 'string' },
         'report-file': { type: 'string' },
+        'metrics-file': { type: 'string' },
         help: { type: 'boolean', default: false },
         ...Object.fromEntries(Object.keys(SCHEMA_FLAGS).map((flag) => [flag, { type: 'string' as const }]))
       }
@@ -158,7 +162,17 @@ async function main (): Promise<number> {
       if (summary.alreadyRunning) process.stderr.write('backfill skipped: another run holds the lock\n')
       if (summary.error) process.stderr.write(`backfill stopped: ${summary.error}\n`)
       process.stdout.write(`${JSON.stringify(summary)}\n`)
-      return summary.failed > 0 || summary.error ? 1 : 0
+      const failed = summary.failed > 0 || summary.error !== undefined
+      const metricsFile = values['metrics-file'] as string | undefined
+      if (metricsFile) {
+        const outcome = { summary, succeeded: !failed && !summary.alreadyRunning, skipped: summary.alreadyRunning === true }
+        const written = await writeJobMetrics(metricsFile, 'backfill', outcome).then(() => true, (err: Error) => {
+          process.stderr.write(`backfill: cannot write ${metricsFile}: ${err.message}\n`)
+          return false
+        })
+        if (!written) return 1
+      }
+      return failed ? 1 : 0
     } finally {
       if (!held) await Promise.all([mapping.finish(false), report.finish(false)]).catch(() => {})
       await engine.close()

@@ -8,6 +8,7 @@ import { ConfigError, DATABASE_SETTINGS, loadConfig, S3_SETTINGS, type DatabaseC
 import { createDatabase } from '../db/client.js'
 import { runCleanup, type CleanupSummary } from '../jobs/cleanup.js'
 import { parseDuration } from '../jobs/duration.js'
+import { writeJobMetrics } from '../metrics/textfile.js'
 import { createS3Storage } from '../storage/s3.js'
 
 const USAGE = `Usage: cleanup [options]
@@ -18,6 +19,8 @@ const USAGE = `Usage: cleanup [options]
   --dry-run            change nothing; report what would be deleted
   --batch-size <n>     rows or objects per batch (default 500, at most 1000)
   --max-items <n>      stop after this many rows plus orphans
+  --metrics-file <path> also write the summary in the Prometheus text format
+                       (node-exporter's textfile collector), replaced atomically
   --help               this text`
 
 const ORPHAN_MIN_AGE_MS = 3_600_000
@@ -42,6 +45,7 @@ async function main (): Promise<number> {
         'dry-run': { type: 'boolean', default: false },
         'batch-size': { type: 'string' },
         'max-items': { type: 'string' },
+        'metrics-file': { type: 'string' },
         help: { type: 'boolean', default: false }
       }
     }).values
@@ -56,7 +60,8 @@ async function main (): Promise<number> {
     const batchSize = positiveInteger('batch-size', values['batch-size'], 500, 1000)!
     const maxItems = positiveInteger('max-items', values['max-items'], undefined)
     const auditRetentionMs = parseDuration(config.AUDIT_RETENTION)!
-    return await run(config, { olderThanMs, batchSize, ...(maxItems ? { maxItems } : {}), dryRun: values['dry-run'], orphans: values.orphans, auditRetentionMs })
+    const options = { olderThanMs, batchSize, ...(maxItems ? { maxItems } : {}), dryRun: values['dry-run'], orphans: values.orphans, auditRetentionMs }
+    return await run(config, options, values['metrics-file'])
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`)
@@ -71,7 +76,8 @@ async function main (): Promise<number> {
 }
 
 async function run (config: S3Config & DatabaseConfig,
-  options: { olderThanMs: number, batchSize: number, maxItems?: number, dryRun: boolean, orphans: boolean, auditRetentionMs: number }): Promise<number> {
+  options: { olderThanMs: number, batchSize: number, maxItems?: number, dryRun: boolean, orphans: boolean, auditRetentionMs: number },
+  metricsFile: string | undefined): Promise<number> {
   const database = createDatabase(config, { max: 2, applicationName: 'chat-attachments:cleanup' })
   const storage = createS3Storage(config)
   let summary: CleanupSummary
@@ -87,7 +93,16 @@ async function run (config: S3Config & DatabaseConfig,
   if (summary.alreadyRunning) process.stderr.write('cleanup skipped: another run holds the lock\n')
   if (summary.error) process.stderr.write(`cleanup failed: ${summary.error}\n`)
   process.stdout.write(`${JSON.stringify(summary)}\n`)
-  return summary.failed > 0 || summary.error ? 1 : 0
+  const failed = summary.failed > 0 || summary.error !== undefined
+  if (metricsFile) {
+    try {
+      await writeJobMetrics(metricsFile, 'cleanup', { summary, succeeded: !failed && !summary.alreadyRunning, skipped: summary.alreadyRunning === true })
+    } catch (err) {
+      process.stderr.write(`cleanup: cannot write ${metricsFile}: ${(err as Error).message}\n`)
+      return 1
+    }
+  }
+  return failed ? 1 : 0
 }
 
 process.exitCode = await main()

@@ -1,6 +1,8 @@
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
 import type { DatabaseConfig } from '../config.js'
+import type { Metrics } from '../metrics/metrics.js'
+import { observeSql } from '../metrics/postgres.js'
 import * as schema from './schema.js'
 
 export type Db = PostgresJsDatabase<typeof schema>
@@ -12,9 +14,17 @@ export interface Database {
   close (): Promise<void>
 }
 
-export function createDatabase (config: DatabaseConfig, options: { max?: number, applicationName?: string } = {}): Database {
+export interface DatabaseOptions {
+  max?: number
+  applicationName?: string
+  /** Counts the queries drizzle runs (errors, pool waits). */
+  metrics?: Metrics['postgres']
+}
+
+export function createDatabase (config: DatabaseConfig, options: DatabaseOptions = {}): Database {
+  const max = options.max ?? config.DATABASE_POOL_MAX
   const sql = postgres(config.DATABASE_URL, {
-    max: options.max ?? config.DATABASE_POOL_MAX,
+    max,
     // Fail fast when Postgres is unreachable instead of queueing requests.
     connect_timeout: 5,
     idle_timeout: 30,
@@ -27,7 +37,7 @@ export function createDatabase (config: DatabaseConfig, options: { max?: number,
   })
   let closing: Promise<void> | undefined
   return {
-    db: drizzle(sql, { schema }),
+    db: drizzle(options.metrics ? observeSql(sql, max, options.metrics) : sql, { schema }),
     sql,
     close: () => (closing ??= sql.end({ timeout: 5 }))
   }

@@ -15,9 +15,9 @@ declare module 'fastify' {
 // Connects lazily: the service starts while Postgres is down and readiness
 // says so, instead of crash-looping.
 export default fp<{ config: Config }>(async function databasePlugin (app, { config }) {
-  const database = createDatabase(config)
+  const database = createDatabase(config, { metrics: app.metrics.postgres })
   app.decorate('database', database)
   app.decorate('attachments', createAttachmentRepository(database.db))
   app.decorate('lifecycle', createLifecycleRepository(database.db))
   app.addHook('onClose', () => database.close())
-}, { name: 'database', fastify: '5.x' })
+}, { name: 'database', fastify: '5.x', dependencies: ['metrics'] })

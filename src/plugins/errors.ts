@@ -56,6 +56,7 @@ export default fp(async function errorsPlugin (app) {
 export function frameworkErrorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   request.log.info({ code: error.code }, 'request rejected before routing')
   if (isPublicPath(request.url)) {
+    reply.server.metrics.http.denials.inc({ reason: 'malformed_id' })
     reply.code(404)
       .headers({ ...securityHeaders(reply.server.config), 'cache-control': ERROR_CACHE_CONTROL })
       .send(errorBody(attachmentNotFound()))

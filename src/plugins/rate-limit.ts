@@ -4,12 +4,14 @@
 // Registered inside the public context only. Fails open: when Redis is down
 // or slower than REDIS_TIMEOUT_MS, the request is served unlimited.
 //
-// The store's failures are observed through ioredis' documented diagnostics
-// channel (`ioredis:command`), filtered to this client's server, and logged
-// throttled; the plugin itself swallows them (skipOnError).
+// The store's commands are observed through ioredis' documented diagnostics
+// tracing channel (`ioredis:command`), filtered to this client's server:
+// their latency and failures are counted (each failure is a request served
+// unlimited: a fail-open event), and failures are logged throttled; the
+// plugin itself swallows them (skipOnError).
 // RATE_LIMIT_STORE=memory uses the library's own in-process store instead;
 // app.ts then never registers the Redis plugin, hence no declared dependency.
-import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { tracingChannel } from 'node:diagnostics_channel'
 import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -24,7 +26,7 @@ export interface RateLimitOptions {
   subject: (request: FastifyRequest) => string | undefined
 }
 
-const ERROR_CHANNEL = 'tracing:ioredis:command:error'
+const commands = tracingChannel('ioredis:command')
 
 export default fp<RateLimitOptions>(async function rateLimitPlugin (app, { config, subject }) {
   const memory = config.RATE_LIMIT_STORE === 'memory'
@@ -32,14 +34,33 @@ export default fp<RateLimitOptions>(async function rateLimitPlugin (app, { confi
     app.log.warn('Rate limit counted in process memory (RATE_LIMIT_STORE=memory): every instance has its own budget')
   } else {
     const failures = failureLog(app.log, 'Rate limit store (Redis)')
-    const redisUrl = new URL(config.REDIS_URL!)
-    const onError = (message: unknown) => {
-      const { serverPort, error } = message as CommandTraceContext & { error: Error }
-      if (String(serverPort ?? 6379) === (redisUrl.port || '6379')) failures.failure(error)
+    const { failOpen, failing, storeDuration } = app.metrics.rateLimit
+    const port = new URL(config.REDIS_URL!).port || '6379'
+    const started = new WeakMap<object, number>()
+    const ours = (context: object) => String((context as CommandTraceContext).serverPort ?? 6379) === port
+    const handlers = {
+      end () {},
+      asyncStart () {},
+      error () {},
+      start (context: object) { if (ours(context)) started.set(context, performance.now()) },
+      asyncEnd (context: object) {
+        const start = started.get(context)
+        if (start === undefined) return
+        const error = (context as { error?: unknown }).error
+        storeDuration.observe({ outcome: error === undefined ? 'ok' : 'error' }, (performance.now() - start) / 1000)
+        if (error === undefined) {
+          failing.set(0)
+          failures.success()
+        } else {
+          failOpen.inc()
+          failing.set(1)
+          failures.failure(error)
+        }
+      }
     }
-    subscribe(ERROR_CHANNEL, onError)
+    commands.subscribe(handlers)
     app.redis.on('ready', () => failures.success())
-    app.addHook('onClose', () => { unsubscribe(ERROR_CHANNEL, onError) })
+    app.addHook('onClose', () => { commands.unsubscribe(handlers) })
   }
 
   await app.register(fastifyRateLimit, {

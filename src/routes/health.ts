@@ -7,6 +7,14 @@ const CHECK_TIMEOUT_MS = 2_000
 
 // Probed every few seconds by Kubernetes: logged only when they fail.
 const healthRoutes: FastifyPluginAsyncTypebox = async function healthRoutes (app) {
+  const { ready, readinessChanges } = app.metrics.health
+  let last: boolean | undefined
+  function setReady (ok: boolean) {
+    if (last !== undefined && last !== ok) readinessChanges.inc()
+    last = ok
+    ready.set(ok ? 1 : 0)
+  }
+
   app.get('/health/live', {
     logLevel: 'warn',
     schema: { operationId: 'getLiveness', tags: ['health'], security: SECURITY.none, summary: 'The process is up', response: { 200: ref(Liveness, { description: 'Up' }) } }
@@ -22,6 +30,12 @@ const healthRoutes: FastifyPluginAsyncTypebox = async function healthRoutes (app
       response: { 200: ref(Readiness, { description: 'Ready' }), 503: ref(Readiness, { description: 'A dependency is failing; the check says which' }) }
     }
   }, async (request, reply) => {
+    // Shutting down: out of the load balancer at once, without asking anyone.
+    if (app.draining) {
+      const down = { ok: false, latencyMs: 0, error: 'shutting_down' }
+      setReady(false)
+      return reply.code(503).send({ status: 'unavailable', checks: { postgres: down, s3: down } })
+    }
     const scanner = app.scanner
     const [postgres, s3, scan] = await Promise.all([
       check((signal) => withTimeout(app.database.sql`SELECT 1`.execute(), signal)),
@@ -31,6 +45,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async function healthRoutes (app
     const checks = { postgres, s3, ...(scan ? { scanner: scan } : {}) }
     const ok = postgres.ok && s3.ok && (scan?.ok ?? true)
     if (!ok) request.log.warn(checks, 'not ready')
+    setReady(ok)
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks })
   })
 }

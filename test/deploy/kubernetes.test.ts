@@ -32,8 +32,8 @@ const CONFIG_MAP = 'chat-attachments-config'
 const SECRET = 'chat-attachments-secrets'
 const LABELS = { 'app.kubernetes.io/name': 'chat-attachments', 'app.kubernetes.io/part-of': 'customer-support-chat' }
 const CREDENTIALS = ['DATABASE_URL', 'REDIS_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'LEGACY_DATABASE_URL', 'AUDIT_IP_SALT']
-/** close-with-grace's delay in src/server.ts. */
-const CLOSE_DELAY_SECONDS = 10
+/** What src/server.ts allows for closing the pools after SHUTDOWN_GRACE_MS. */
+const CLOSE_MARGIN_SECONDS = 4
 
 interface Model { validate: () => void }
 const MODELS: Record<string, new (data: never) => Model> = {
@@ -72,6 +72,7 @@ const secret = one<ISecret>('Secret', SECRET)
 const deployment = one<IDeployment>('Deployment', 'chat-attachments')
 const container = deployment.spec?.template.spec?.containers[0] as IContainer
 const httpPort = container.ports?.find((port) => port.name === 'http')
+const metricsPort = container.ports?.find((port) => port.name === 'metrics')
 
 /** Every pod template in every file (examples included), with where it is. */
 function podTemplates (): Array<{ where: string, template: IPodTemplateSpec }> {
@@ -141,11 +142,26 @@ t.test('the Deployment: probes, termination, rollout', async (t) => {
     if (probe) t.equal(resolvePort(probe.httpGet?.port), httpPort?.containerPort, `${name} probe on the container port`)
   }
   t.ok((container.readinessProbe?.timeoutSeconds ?? 1) > 2, 'readiness timeout above the 2 s check budget')
+  // Endpoints drain while the pod still serves: a preStop sleep, or the
+  // service's own drain (readiness 503, listener open SHUTDOWN_DRAIN_MS).
   const preStop = container.lifecycle?.preStop?.exec?.command ?? []
-  t.equal(preStop[0], '/bin/sleep', 'preStop sleeps so endpoints drain first')
-  const sleep = Number(preStop[1] ?? 0)
-  t.ok((pod.terminationGracePeriodSeconds ?? 30) > CLOSE_DELAY_SECONDS + sleep,
-    `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} > preStop ${sleep} + close delay ${CLOSE_DELAY_SECONDS}`)
+  const sleep = preStop[0] === '/bin/sleep' ? Number(preStop[1] ?? 0) : 0
+  const config = loadConfig({ ...configMap.data, ...secret.stringData })
+  t.ok(sleep + config.SHUTDOWN_DRAIN_MS / 1000 >= 5, `endpoints get at least 5 s to drain (preStop ${sleep} s, SHUTDOWN_DRAIN_MS ${config.SHUTDOWN_DRAIN_MS})`)
+  const needed = sleep + config.SHUTDOWN_GRACE_MS / 1000 + CLOSE_MARGIN_SECONDS
+  t.ok((pod.terminationGracePeriodSeconds ?? 30) > needed,
+    `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} > preStop ${sleep} + SHUTDOWN_GRACE_MS + ${CLOSE_MARGIN_SECONDS} s`)
+})
+
+t.test('metrics: their own container port, scraped, never behind the Service', async (t) => {
+  const config = loadConfig({ ...configMap.data, ...secret.stringData })
+  t.equal(metricsPort?.containerPort, config.METRICS_PORT, 'a port named metrics is METRICS_PORT')
+  const annotations = deployment.spec?.template.metadata?.annotations ?? {}
+  t.equal(annotations['prometheus.io/scrape'], 'true')
+  t.equal(annotations['prometheus.io/port'], String(config.METRICS_PORT))
+  t.equal(annotations['prometheus.io/path'], '/metrics')
+  const service = one<IService>('Service', 'chat-attachments')
+  t.notOk(service.spec?.ports?.some((port) => port.targetPort === 'metrics' || port.targetPort === config.METRICS_PORT), 'the Service does not expose metrics')
 })
 
 t.test('the Service and the PodDisruptionBudget select the Deployment pods', async (t) => {

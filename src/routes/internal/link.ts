@@ -6,6 +6,7 @@ import { DialogParams, errorResponses, ref } from '../../schemas/common.js'
 const linkRoutes: FastifyPluginAsyncTypebox = async function linkRoutes (app) {
   const dto = { previewSizes: previewSizes(app.config) }
   app.post('/dialogs/:dialogId/attachments/link', {
+    config: { metrics: 'link' },
     schema: {
       operationId: 'linkAttachments',
       tags: ['internal'],

@@ -57,7 +57,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async function uploadRoutes (app
       querystring: UploadQuery,
       response: { 201: ref(Attachment, { description: 'Staged' }), ...errorResponses(400, 401, 403, 413, 415, 422, 503) }
     },
-    config: documentedAs({ body: ref(UploadForm) })
+    config: { metrics: 'upload', ...documentedAs({ body: ref(UploadForm) }) }
   }, async (request, reply) => {
     if (!request.isMultipart()) throw new NotMultipartError()
     // A truthful Content-Length already tells: refuse before reading.
@@ -71,6 +71,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async function uploadRoutes (app
     // A large file may take minutes on a slow link: judged by its progress.
     app.bodyDeadline.expectSlowBody(request.raw)
     const row = await receiveUpload(request, request.params.dialogId, request.query)
+    app.metrics.http.uploadBytes.inc(row.sizeBytes)
     return reply.code(201).send(toAttachmentDto(row, { previewSizes: previewSizes(app.config) }))
   })
 

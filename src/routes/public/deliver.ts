@@ -142,6 +142,8 @@ export async function sendEntity (app: FastifyInstance, request: FastifyRequest,
     object.body.destroy()
     throw new Error(`storage sent ${object.contentLength} bytes for ${entity.key}, expected ${length}`)
   }
+  const sent = app.metrics.http.downloadBytes
+  object.body.on('data', (chunk: Buffer) => { sent.inc(chunk.length) })
   if (app.audit) auditStream(app.audit, accessOf(request, row, granted, entity.variant), reply, status, object.body)
   return reply.code(status).headers(headers).send(object.body)
 }

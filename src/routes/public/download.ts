@@ -49,9 +49,9 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
     params: Params,
     querystring: Query
   }
-  app.get('/attachments/:dialogId/:attachmentId', { schema, exposeHeadRoute: false, config: documentedAs({ response: DOWNLOAD_RESPONSES }) }, (request, reply) => deliver(request, reply, false))
+  app.get('/attachments/:dialogId/:attachmentId', { schema, exposeHeadRoute: false, config: { metrics: 'download', ...documentedAs({ response: DOWNLOAD_RESPONSES }) } }, (request, reply) => deliver(request, reply, false))
   // Written out: Fastify's automatic HEAD runs the GET handler and downloads the body.
-  app.head('/attachments/:dialogId/:attachmentId', { schema: { ...schema, hide: true } }, (request, reply) => deliver(request, reply, true))
+  app.head('/attachments/:dialogId/:attachmentId', { schema: { ...schema, hide: true }, config: { metrics: 'download' } }, (request, reply) => deliver(request, reply, true))
 
   async function deliver (request: FastifyRequest, reply: FastifyReply, head: boolean) {
     const readable = await findReadable(app, request)

@@ -40,6 +40,7 @@ const publicRoutes: FastifyPluginAsyncTypebox = async function publicRoutes (app
   // Unknown paths under /v1 look like any other missing attachment.
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, async (request, reply) => {
     request.log.info({ reason: 'unknown_route' }, 'request rejected')
+    app.metrics.http.denials.inc({ reason: 'unknown_route' })
     return reply.code(404).send(errorBody(attachmentNotFound()))
   })
 

@@ -64,8 +64,8 @@ const previewRoutes: FastifyPluginAsyncTypebox = async function previewRoutes (a
     querystring: Query
   }
   const path = '/attachments/:dialogId/:attachmentId/preview/:size'
-  app.get(path, { schema, exposeHeadRoute: false, config: documentedAs({ response: DOWNLOAD_RESPONSES }) }, (request, reply) => deliver(request, reply, false))
-  app.head(path, { schema: { ...schema, hide: true } }, (request, reply) => deliver(request, reply, true))
+  app.get(path, { schema, exposeHeadRoute: false, config: { metrics: 'download', ...documentedAs({ response: DOWNLOAD_RESPONSES }) } }, (request, reply) => deliver(request, reply, false))
+  app.head(path, { schema: { ...schema, hide: true }, config: { metrics: 'download' } }, (request, reply) => deliver(request, reply, true))
 
   async function deliver (request: FastifyRequest, reply: FastifyReply, head: boolean) {
     const readable = await findReadable(app, request)

@@ -1,0 +1,33 @@
+// S3 calls observed where every call passes: a middleware on the client's
+// stack (initialize step, so retries count in the duration), which also sees
+// the calls lib-storage makes for multipart uploads.
+import type { S3Client } from '@aws-sdk/client-s3'
+import type { Metrics } from './metrics.js'
+
+type S3Metrics = Metrics['s3']
+
+export function observeS3 (client: S3Client, metrics: S3Metrics): void {
+  client.middlewareStack.add((next, context) => async (args) => {
+    // Command names come from the SDK's fixed set: a bounded label.
+    const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '')
+    const stop = metrics.duration.startTimer({ operation })
+    let outcome = 'ok'
+    try {
+      return await next(args)
+    } catch (err) {
+      outcome = outcomeOf(err)
+      throw err
+    } finally {
+      stop()
+      metrics.requests.inc({ operation, outcome })
+    }
+  }, { step: 'initialize', name: 'chatAttachmentsMetrics', override: true })
+}
+
+/** A missing object and a caller's abort are answers, not S3 failures. */
+function outcomeOf (err: unknown): string {
+  const e = err as { name?: string, $metadata?: { httpStatusCode?: number } }
+  if (e?.name === 'AbortError') return 'aborted'
+  if (e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404) return 'not_found'
+  return 'error'
+}
