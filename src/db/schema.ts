@@ -1,13 +1,17 @@
 // The one table this service owns. Migrations in migrations/ are generated
 // from this file with `npm run db:generate`; never edit an applied migration.
 import { sql } from 'drizzle-orm'
-import { bigint, check, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { bigint, boolean, check, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 
 // Exported so drizzle-kit sees it and emits CREATE TYPE.
 // UPLOADED (staged) -> LINKED (on a message); either -> DELETING while its
 // object is being removed (cleanup, DELETE): no link can pass that state,
 // and a run that dies in it is finished by the next cleanup.
 export const attachmentStatus = pgEnum('attachment_status', ['UPLOADED', 'LINKED', 'DELETING'])
+
+// Why an attachment was deleted; set when its row is claimed (-> DELETING),
+// so a deletion finished by a later cleanup run still records its cause.
+export const deletionReason = pgEnum('deletion_reason', ['deleted', 'erased', 'retention', 'stale'])
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: 'date' })
 
@@ -34,7 +38,9 @@ export const chatAttachment = pgTable('chat_attachment', {
   linkedAt: timestamptz('linked_at'),
   lastModified: timestamptz('last_modified').notNull().defaultNow(),
   // The id an imported attachment had in the main app's JSON (backfill).
-  legacyId: text('legacy_id')
+  legacyId: text('legacy_id'),
+  // Set with status DELETING; written into the tombstone.
+  deletionReason: deletionReason('deletion_reason')
 }, (t) => [
   index('chat_attachment_dialog_id_id_idx').on(t.dialogId, t.id),
   index('chat_attachment_status_created_at_idx').on(t.status, t.createdAt),
@@ -96,3 +102,34 @@ export const tokenRevocation = pgTable('token_revocation', {
 })
 
 export type RevocationRow = typeof tokenRevocation.$inferSelect
+
+// Per-dialog policy set by the chat app. retention_days null: the global
+// RETENTION_DAYS applies. A legal hold blocks every deletion of the dialog
+// (DELETE routes, erasure, retention, stale cleanup). A dialog without a row
+// has the defaults (global retention, no hold).
+export const dialogPolicy = pgTable('dialog_policy', {
+  dialogId: text('dialog_id').primaryKey(),
+  retentionDays: integer('retention_days'),
+  legalHold: boolean('legal_hold').notNull().default(false),
+  updatedAt: timestamptz('updated_at').notNull().defaultNow()
+}, (t) => [
+  check('dialog_policy_retention_positive', sql`${t.retentionDays} IS NULL OR ${t.retentionDays} > 0`)
+])
+
+export type PolicyRow = typeof dialogPolicy.$inferSelect
+
+// What happened to a deleted attachment: written in the same statement that
+// deletes its row (src/db/lifecycle.ts), so every deletion path leaves one.
+// No foreign key, like the access log: it outlives the attachment.
+export const attachmentTombstone = pgTable('attachment_tombstone', {
+  attachmentId: uuid('attachment_id').primaryKey(),
+  dialogId: text('dialog_id').notNull(),
+  ownerId: text('owner_id').notNull(),
+  messageId: text('message_id'),
+  reason: deletionReason('reason').notNull(),
+  deletedAt: timestamptz('deleted_at').notNull().defaultNow()
+}, (t) => [
+  index('attachment_tombstone_dialog_deleted_idx').on(t.dialogId, t.deletedAt, t.attachmentId)
+])
+
+export type TombstoneRow = typeof attachmentTombstone.$inferSelect

@@ -12,3 +12,11 @@ export function attachmentKey (prefix: string, dialogId: string, attachmentId: s
 export function dialogPrefix (prefix: string, dialogId: string): string {
   return `${prefix}${dialogId}/`
 }
+
+/** The dialog segment of a key under the prefix ("" for a key outside the layout). */
+export function dialogOfKey (prefix: string, key: string): string {
+  if (!key.startsWith(prefix)) return ''
+  const rest = key.slice(prefix.length)
+  const slash = rest.indexOf('/')
+  return slash < 0 ? '' : rest.slice(0, slash)
+}

@@ -9,7 +9,9 @@ import accessLogRoutes from './access-log.js'
 import deleteRoutes from './delete.js'
 import revocationRoutes from './revocations.js'
 import linkRoutes from './link.js'
+import policyRoutes from './policy.js'
 import readRoutes from './read.js'
+import tombstoneRoutes from './tombstones.js'
 import uploadRoutes, { ENVELOPE_BYTES } from './upload.js'
 
 declare module 'fastify' {
@@ -46,6 +48,8 @@ const internalRoutes: FastifyPluginAsyncTypebox = async function internalRoutes 
   await app.register(deleteRoutes)
   await app.register(accessLogRoutes)
   await app.register(revocationRoutes)
+  await app.register(policyRoutes)
+  await app.register(tombstoneRoutes)
   // Reads get entity tags and 304s; @fastify/etag hashes the JSON it sends.
   await app.register(async function reads (scope) {
     await scope.register(fastifyEtag)
