@@ -6,6 +6,7 @@ import { invalidToken, insufficientScope, missingToken } from '../../errors.js'
 import { bearerToken, hasScope, verifyToken, WRITE_SCOPE } from '../../plugins/auth.js'
 import { ANONYMOUS_DISCARD, discardUnreadBody, type DiscardBounds } from '../discard-unread-body.js'
 import accessLogRoutes from './access-log.js'
+import archiveRoutes from './archive.js'
 import deleteRoutes from './delete.js'
 import revocationRoutes from './revocations.js'
 import linkRoutes from './link.js'
@@ -50,6 +51,7 @@ const internalRoutes: FastifyPluginAsyncTypebox = async function internalRoutes 
   await app.register(revocationRoutes)
   await app.register(policyRoutes)
   await app.register(tombstoneRoutes)
+  await app.register(archiveRoutes)
   // Reads get entity tags and 304s; @fastify/etag hashes the JSON it sends.
   await app.register(async function reads (scope) {
     await scope.register(fastifyEtag)
