@@ -2,7 +2,8 @@
 # Installs and starts what the tests and the benchmark need from the system,
 # on a Debian machine: PostgreSQL, Redis, Chromium (browser test), clamd
 # (malware gate), heif-enc (HEIC fixtures), exiftool (an independent EXIF
-# reader), promtool (alert rules) and nginx (benchmark origin).
+# reader), promtool (alert rules), nginx (benchmark origin) and python3 (its
+# zipfile is an independent ZIP reader for the archive tests).
 #
 # Idempotent and quick when everything is there: apt runs only for what is
 # missing. `npm test` runs it first (pretest) and .ci/run calls it, so the
@@ -18,6 +19,7 @@ declare -A PACKAGES=(
   [exiftool]="libimage-exiftool-perl"
   [promtool]="prometheus"
   [nginx]="nginx-light"
+  [python3]="python3"
 )
 
 have () { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]; }

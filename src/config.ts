@@ -82,6 +82,10 @@ export const ConfigSchema = Type.Object({
 
   // Cleanup CronJob: staged uploads older than this are deleted (30m, 24h, 7d).
   CLEANUP_STALE_AFTER: Type.String({ pattern: '^[1-9][0-9]{0,5}[smhd]$', default: '24h' }),
+  // Retention: the cleanup job deletes LINKED attachments older than this
+  // many days (counted from the upload), unless their dialog's policy sets
+  // its own retention or a legal hold. Unset: kept for ever.
+  RETENTION_DAYS: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500 })),
   // Backfill: the main app's database holding the legacy JSON (default: DATABASE_URL).
   LEGACY_DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
 

@@ -19,6 +19,8 @@ export const attachmentNotFound = (reason?: DenialReason): FastifyError & WithRe
   Object.assign(new NotFoundError('Attachment not found'), reason ? { reason } : {})
 export const RouteNotFoundError = createError('ATT_ROUTE_NOT_FOUND', 'Route %s %s not found', 404)
 export const LinkConflictError = createError('ATT_LINK_CONFLICT', 'Attachments already linked to another message or being deleted: %s', 409)
+/** A deletion of a dialog under legal hold: nothing was deleted. */
+export const LegalHoldError = createError('ATT_LEGAL_HOLD', 'Dialog %s is under legal hold: nothing was deleted', 409)
 export const BadUploadError = createError('ATT_BAD_UPLOAD', '%s', 400)
 export const BadRequestError = createError('ATT_VALIDATION', '%s', 400)
 export const EmptyFileError = createError('ATT_EMPTY_FILE', 'The file is empty', 400)

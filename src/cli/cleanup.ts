@@ -12,6 +12,9 @@ import { writeJobMetrics } from '../metrics/textfile.js'
 import { createS3Storage } from '../storage/s3.js'
 
 const USAGE = `Usage: cleanup [options]
+Deletes staged uploads older than --older-than and attachments past their
+retention (RETENTION_DAYS or the dialog's policy); never in a dialog under
+legal hold.
   --older-than <age>   staged uploads (and orphans) older than this: 30m, 24h, 7d
                        (default: CLEANUP_STALE_AFTER, 24h)
   --orphans            also delete objects under S3_KEY_PREFIX that have no row
@@ -53,14 +56,16 @@ async function main (): Promise<number> {
       process.stdout.write(`${USAGE}\n`)
       return 0
     }
-    const config = loadConfig(process.env, [...DATABASE_SETTINGS, ...S3_SETTINGS, 'CLEANUP_STALE_AFTER', 'AUDIT_RETENTION'])
+    const config = loadConfig(process.env, [...DATABASE_SETTINGS, ...S3_SETTINGS, 'CLEANUP_STALE_AFTER', 'AUDIT_RETENTION', 'RETENTION_DAYS'])
     const olderThanMs = parseDuration(values['older-than'] ?? config.CLEANUP_STALE_AFTER)
     if (olderThanMs === undefined) throw new UsageError('--older-than must look like 30m, 24h or 7d')
     if (values.orphans && olderThanMs < ORPHAN_MIN_AGE_MS) throw new UsageError('--orphans needs --older-than of at least 1h')
     const batchSize = positiveInteger('batch-size', values['batch-size'], 500, 1000)!
     const maxItems = positiveInteger('max-items', values['max-items'], undefined)
     const auditRetentionMs = parseDuration(config.AUDIT_RETENTION)!
-    const options = { olderThanMs, batchSize, ...(maxItems ? { maxItems } : {}), dryRun: values['dry-run'], orphans: values.orphans, auditRetentionMs }
+    const options = {
+      olderThanMs, batchSize, ...(maxItems ? { maxItems } : {}), dryRun: values['dry-run'], orphans: values.orphans, auditRetentionMs, retentionDays: config.RETENTION_DAYS
+    }
     return await run(config, options, values['metrics-file'])
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -76,7 +81,7 @@ async function main (): Promise<number> {
 }
 
 async function run (config: S3Config & DatabaseConfig,
-  options: { olderThanMs: number, batchSize: number, maxItems?: number, dryRun: boolean, orphans: boolean, auditRetentionMs: number },
+  options: { olderThanMs: number, batchSize: number, maxItems?: number, dryRun: boolean, orphans: boolean, auditRetentionMs: number, retentionDays: number | undefined },
   metricsFile: string | undefined): Promise<number> {
   const database = createDatabase(config, { max: 2, applicationName: 'chat-attachments:cleanup' })
   const storage = createS3Storage(config)

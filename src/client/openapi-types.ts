@@ -54,6 +54,23 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/internal/v1/dialogs/{dialogId}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every attachment of a dialog as a streamed ZIP with manifest.json (empty dialog: just the manifest) */
+        get: operations["getDialogArchive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/v1/dialogs/{dialogId}/attachments": {
         parameters: {
             query?: never;
@@ -69,7 +86,7 @@ export type paths = {
          * @description multipart/form-data: an `ownerId` field (or query parameter), optionally `uploadedBy`, then exactly one file part named `file`. The file streams to storage as it arrives; the row is UPLOADED until linked.
          */
         post: operations["uploadStage"];
-        /** Erase every attachment of a dialog, and any object stored under the dialog without a row */
+        /** Erase every attachment of a dialog, and any object stored under the dialog without a row; under legal hold 409 and nothing deleted */
         delete: operations["deleteDialogAttachments"];
         options?: never;
         head?: never;
@@ -87,7 +104,7 @@ export type paths = {
         get: operations["getAttachment"];
         put?: never;
         post?: never;
-        /** Delete one attachment: its object, then its row. A retry after success is 404. */
+        /** Delete one attachment: its object, then its row. A retry after success is 404; a dialog under legal hold is 409. */
         delete: operations["deleteAttachment"];
         options?: never;
         head?: never;
@@ -111,6 +128,24 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/internal/v1/dialogs/{dialogId}/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Retention and legal hold of a dialog (the defaults when never set) */
+        get: operations["getDialogPolicy"];
+        /** Set retention and legal hold of a dialog (replaces the whole policy) */
+        put: operations["setDialogPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/v1/dialogs/{dialogId}/revocations": {
         parameters: {
             query?: never;
@@ -122,6 +157,57 @@ export type paths = {
         put?: never;
         /** Refuse browser tokens of a dialog issued before a time: its dialog link tokens, and the owner tokens of `sub` when given */
         post: operations["revokeTokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/internal/v1/dialogs/{dialogId}/tombstones": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deleted attachments of a dialog: when and why (deleted, erased, retention, stale), newest first */
+        get: operations["listTombstones"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/internal/v1/owners/{ownerId}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Erase every attachment of every dialog of a customer; dialogs under legal hold are left whole and listed in heldBack */
+        delete: operations["eraseOwnerAttachments"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/internal/v1/owners/{ownerId}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every attachment of every dialog of a customer as a streamed ZIP, one folder per dialog, with manifest.json */
+        get: operations["exportOwnerAttachments"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -160,6 +246,23 @@ export type paths = {
          * @description size: one of 320, 1280 (PREVIEW_SIZES). WebP, or JPEG/PNG for a client whose Accept admits no WebP. 404 ATT_NO_PREVIEW for an attachment without previews; 503 with Retry-After while one is being made or the image pool is full.
          */
         get: operations["downloadPreview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/attachments/{dialogId}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every attachment of a dialog as a ZIP with manifest.json (user token: header, cookie or ?token=) */
+        get: operations["downloadDialogArchive"];
         put?: never;
         post?: never;
         delete?: never;
@@ -476,6 +579,74 @@ export interface operations {
             };
         };
     };
+    getDialogArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id of the main chat app: 1-128 of A-Z a-z 0-9 _ - */
+                dialogId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description application/zip: the files and manifest.json (the last entry) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description The request is invalid (ATT_VALIDATION, ATT_BAD_UPLOAD, ATT_EMPTY_FILE) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or a bad or expired one (ATT_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the attachments:write scope (ATT_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Busy or a dependency is failing; retry after Retry-After (ATT_BUSY, ATT_UNAVAILABLE, ATT_SCANNER_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listMessageAttachments: {
         parameters: {
             query: {
@@ -681,6 +852,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description An attachment is linked to another message or being deleted (ATT_LINK_CONFLICT) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Busy or a dependency is failing; retry after Retry-After (ATT_BUSY, ATT_UNAVAILABLE, ATT_SCANNER_UNAVAILABLE) */
             503: {
                 headers: {
@@ -819,6 +999,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description An attachment is linked to another message or being deleted (ATT_LINK_CONFLICT) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Busy or a dependency is failing; retry after Retry-After (ATT_BUSY, ATT_UNAVAILABLE, ATT_SCANNER_UNAVAILABLE) */
             503: {
                 headers: {
@@ -911,6 +1100,133 @@ export interface operations {
             };
         };
     };
+    getDialogPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id of the main chat app: 1-128 of A-Z a-z 0-9 _ - */
+                dialogId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description An id of the main chat app: 1-128 of A-Z a-z 0-9 _ - */
+                        dialogId: string;
+                        /** @description What the cleanup job applies: retentionDays, else RETENTION_DAYS; null: kept for ever */
+                        effectiveRetentionDays: number | null;
+                        legalHold: boolean;
+                        retentionDays: number | null;
+                        /** @description null: never set (the defaults apply) */
+                        updatedAt: string | null;
+                    };
+                };
+            };
+            /** @description The request is invalid (ATT_VALIDATION, ATT_BAD_UPLOAD, ATT_EMPTY_FILE) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or a bad or expired one (ATT_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the attachments:write scope (ATT_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    setDialogPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id of the main chat app: 1-128 of A-Z a-z 0-9 _ - */
+                dialogId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description While true nothing of the dialog is deleted by any path (DELETE answers 409 ATT_LEGAL_HOLD) */
+                    legalHold: boolean;
+                    /** @description Days after upload when the cleanup job deletes the dialog's attachments on messages; null: the global RETENTION_DAYS */
+                    retentionDays: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description An id of the main chat app: 1-128 of A-Z a-z 0-9 _ - */
+                        dialogId: string;
+                        /** @description What the cleanup job applies: retentionDays, else RETENTION_DAYS; null: kept for ever */
+                        effectiveRetentionDays: number | null;
+                        legalHold: boolean;
+                        retentionDays: number | null;
+                        /** @description null: never set (the defaults apply) */
+                        updatedAt: string | null;
+                    };
+                };
+            };
+            /** @description The request is invalid (ATT_VALIDATION, ATT_BAD_UPLOAD, ATT_EMPTY_FILE) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or a bad or expired one (ATT_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the attachments:write scope (ATT_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     revokeTokens: {
         parameters: {
             query?: never;
@@ -956,6 +1272,224 @@ export interface operations {
             };
             /** @description The token lacks the attachments:write scope (ATT_FORBIDDEN) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Busy or a dependency is failing; retry after Retry-After (ATT_BUSY, ATT_UNAVAILABLE, ATT_SCANNER_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTombstones: {
+        parameters: {
+            query: {
+                cursor?: string;
+                limit: number;
+            };
+            header?: never;
+            path: {
+                /** @description An id of the main chat app: 1-128 of A-Z a-z 0-9 _ - */
+                dialogId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Pass as ?cursor= for the next (older) page; null on the last page */
+                        nextCursor: string | null;
+                        tombstones: {
+                            /**
+                             * Format: uuid
+                             * @description Attachment id (UUID)
+                             */
+                            attachmentId: string;
+                            /** Format: date-time */
+                            deletedAt: string;
+                            /** @description An id of the main chat app: 1-128 of A-Z a-z 0-9 _ - */
+                            dialogId: string;
+                            messageId: string | null;
+                            /** @description An id of the main chat app: 1-128 of A-Z a-z 0-9 _ - */
+                            ownerId: string;
+                            /**
+                             * @description deleted: DELETE of the attachment; erased: erasure of its dialog or owner; retention: past its retention; stale: staged and never linked
+                             * @enum {unknown}
+                             */
+                            reason: "deleted" | "erased" | "retention" | "stale";
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is invalid (ATT_VALIDATION, ATT_BAD_UPLOAD, ATT_EMPTY_FILE) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or a bad or expired one (ATT_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the attachments:write scope (ATT_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    eraseOwnerAttachments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id of the main chat app: 1-128 of A-Z a-z 0-9 _ - */
+                ownerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Attachments deleted in all */
+                        deleted: number;
+                        dialogs: {
+                            deleted: number;
+                            /** @description An id of the main chat app: 1-128 of A-Z a-z 0-9 _ - */
+                            dialogId: string;
+                        }[];
+                        /** @description Dialogs under legal hold: nothing of them was deleted */
+                        heldBack: {
+                            attachments: number;
+                            /** @description An id of the main chat app: 1-128 of A-Z a-z 0-9 _ - */
+                            dialogId: string;
+                        }[];
+                        /** @description An id of the main chat app: 1-128 of A-Z a-z 0-9 _ - */
+                        ownerId: string;
+                    };
+                };
+            };
+            /** @description The request is invalid (ATT_VALIDATION, ATT_BAD_UPLOAD, ATT_EMPTY_FILE) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or a bad or expired one (ATT_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the attachments:write scope (ATT_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Busy or a dependency is failing; retry after Retry-After (ATT_BUSY, ATT_UNAVAILABLE, ATT_SCANNER_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    exportOwnerAttachments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id of the main chat app: 1-128 of A-Z a-z 0-9 _ - */
+                ownerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description application/zip: the files and manifest.json (the last entry) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            /** @description The request is invalid (ATT_VALIDATION, ATT_BAD_UPLOAD, ATT_EMPTY_FILE) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No token, or a bad or expired one (ATT_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token lacks the attachments:write scope (ATT_FORBIDDEN) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1161,6 +1695,26 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
+            };
+        };
+    };
+    downloadDialogArchive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dialogId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

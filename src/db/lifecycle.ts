@@ -1,10 +1,26 @@
 // Queries of the deletion protocol (cleanup job, DELETE routes). A row is
 // first claimed (-> DELETING, which no link can pass), then its object is
 // deleted, then the row. Rows left in DELETING by a failure or a crash are
-// picked up again, so every interruption converges.
-import { and, asc, eq, gt, inArray, lt, sql } from 'drizzle-orm'
+// picked up again, so every interruption converges. A claim records why the
+// row goes (deletion_reason); deleting the row writes its tombstone in the
+// same statement. Claims that delete by age skip dialogs under legal hold.
+import { and, asc, eq, gt, inArray, lt, notExists, sql } from 'drizzle-orm'
 import type { Db } from './client.js'
-import { attachmentPreview, chatAttachment } from './schema.js'
+import { attachmentPreview, chatAttachment, dialogPolicy } from './schema.js'
+
+export type DeletionReason = 'deleted' | 'erased' | 'retention' | 'stale'
+
+/** A policy row of the attachment's dialog holds it. */
+const underHold = () => sql`EXISTS (SELECT 1 FROM ${dialogPolicy} WHERE ${dialogPolicy.dialogId} = ${chatAttachment.dialogId} AND ${dialogPolicy.legalHold})`
+
+/**
+ * The LINKED rows past their retention: the dialog's retention_days, else
+ * the global default (null: keep for ever), counted from the upload.
+ */
+const expired = (now: Date, globalDays: number | null) => {
+  const days = sql`coalesce((SELECT ${dialogPolicy.retentionDays} FROM ${dialogPolicy} WHERE ${dialogPolicy.dialogId} = ${chatAttachment.dialogId}), ${globalDays}::int)`
+  return and(eq(chatAttachment.status, 'LINKED'), sql`${chatAttachment.createdAt} < ${now.toISOString()}::timestamptz - make_interval(days => ${days})`, sql`NOT ${underHold()}`)
+}
 
 export interface Claimed {
   id: string
@@ -27,22 +43,21 @@ export function createLifecycleRepository (db: Db) {
      * semi-join that rescans the subquery per row and claims them all.
      */
     async claimStale (cutoff: Date, limit: number): Promise<Claimed[]> {
-      const candidates = db.select({ id: chatAttachment.id }).from(chatAttachment)
-        .where(and(eq(chatAttachment.status, 'UPLOADED'), lt(chatAttachment.createdAt, cutoff)))
-        .orderBy(asc(chatAttachment.createdAt))
-        .limit(limit)
-        .for('update', { skipLocked: true })
-      return db.update(chatAttachment)
-        .set({ status: 'DELETING' })
-        .where(and(sql`${chatAttachment.id} = ANY(ARRAY${candidates})`, eq(chatAttachment.status, 'UPLOADED')))
-        .returning(claimedColumns)
+      return claimOldest(and(eq(chatAttachment.status, 'UPLOADED'), lt(chatAttachment.createdAt, cutoff), sql`NOT ${underHold()}`), 'UPLOADED', 'stale', limit)
+    },
+
+    /** Claims up to `limit` LINKED rows past their retention (never under hold), oldest first. */
+    async claimExpired (now: Date, globalDays: number | null, limit: number): Promise<Claimed[]> {
+      return claimOldest(expired(now, globalDays), 'LINKED', 'retention', limit)
     },
 
     /** How many rows (and bytes) claims would take: stale staged rows, or rows already DELETING. For a dry run. */
-    async measure (what: { staleBefore: Date } | 'claimed', limit?: number): Promise<{ count: number, bytes: number }> {
+    async measure (what: { staleBefore: Date } | { expiredAt: Date, globalDays: number | null } | 'claimed', limit?: number): Promise<{ count: number, bytes: number }> {
       const where = what === 'claimed'
         ? eq(chatAttachment.status, 'DELETING')
-        : and(eq(chatAttachment.status, 'UPLOADED'), lt(chatAttachment.createdAt, what.staleBefore))
+        : 'expiredAt' in what
+          ? expired(what.expiredAt, what.globalDays)
+          : and(eq(chatAttachment.status, 'UPLOADED'), lt(chatAttachment.createdAt, what.staleBefore), sql`NOT ${underHold()}`)
       const query = db.select({ size: chatAttachment.sizeBytes }).from(chatAttachment).where(where).orderBy(asc(chatAttachment.createdAt))
       const rows = (limit === undefined ? query : query.limit(limit)).as('rows')
       const [totals] = await db.select({ count: sql<number>`count(*)::int`, bytes: sql<number>`coalesce(sum(${rows.size}), 0)::float8` }).from(rows)
@@ -57,21 +72,39 @@ export function createLifecycleRepository (db: Db) {
         .limit(limit)
     },
 
-    /** Claims the rows of one dialog, or one attachment of it, whatever their state. */
-    async claimInDialog (dialogId: string, attachmentId?: string): Promise<Claimed[]> {
+    /**
+     * Claims the rows of one dialog, or one attachment of it, whatever their
+     * state, unless the dialog is under legal hold (then nothing). A row
+     * already DELETING keeps the reason of its first claim.
+     */
+    async claimInDialog (dialogId: string, reason: 'deleted' | 'erased', attachmentId?: string): Promise<Claimed[]> {
       return db.update(chatAttachment)
-        .set({ status: 'DELETING' })
-        .where(and(eq(chatAttachment.dialogId, dialogId), attachmentId ? eq(chatAttachment.id, attachmentId) : undefined))
+        .set({ status: 'DELETING', deletionReason: sql`coalesce(${chatAttachment.deletionReason}, ${reason}::deletion_reason)` })
+        .where(and(
+          eq(chatAttachment.dialogId, dialogId),
+          attachmentId ? eq(chatAttachment.id, attachmentId) : undefined,
+          notExists(db.select({ one: sql`1` }).from(dialogPolicy).where(and(eq(dialogPolicy.dialogId, dialogId), eq(dialogPolicy.legalHold, true))))
+        ))
         .returning(claimedColumns)
     },
 
-    /** Deletes claimed rows whose objects are gone; returns how many went. */
+    /**
+     * Deletes claimed rows whose objects are gone and writes their
+     * tombstones, in one statement; returns how many went.
+     */
     async removeClaimed (ids: string[]): Promise<number> {
       if (ids.length === 0) return 0
-      const removed = await db.delete(chatAttachment)
-        .where(and(inArray(chatAttachment.id, ids), eq(chatAttachment.status, 'DELETING')))
-        .returning({ id: chatAttachment.id })
-      return removed.length
+      const [result] = await db.execute<{ removed: number }>(sql`
+        WITH gone AS (
+          DELETE FROM chat_attachment WHERE id = ANY(${`{${ids.join(',')}}`}::uuid[]) AND status = 'DELETING'
+          RETURNING id, dialog_id, owner_id, message_id, coalesce(deletion_reason, 'deleted') AS reason
+        ), stones AS (
+          INSERT INTO attachment_tombstone (attachment_id, dialog_id, owner_id, message_id, reason)
+          SELECT id, dialog_id, owner_id, message_id, reason FROM gone
+          ON CONFLICT (attachment_id) DO NOTHING
+        )
+        SELECT count(*)::int AS removed FROM gone`)
+      return result?.removed ?? 0
     },
 
     /** The subset of keys that some row points at: an original's or a preview's. */
@@ -88,7 +121,19 @@ export function createLifecycleRepository (db: Db) {
       if (ids.length === 0) return []
       return db.select({ attachmentId: attachmentPreview.attachmentId, key: attachmentPreview.storageKey }).from(attachmentPreview)
         .where(inArray(attachmentPreview.attachmentId, ids))
-    },
+    }
+  }
 
+  /** The claim of staged and expired rows: oldest first, SKIP LOCKED, collected once (see claimStale). */
+  function claimOldest (where: ReturnType<typeof and>, from: 'UPLOADED' | 'LINKED', reason: DeletionReason, limit: number): Promise<Claimed[]> {
+    const candidates = db.select({ id: chatAttachment.id }).from(chatAttachment)
+      .where(where)
+      .orderBy(asc(chatAttachment.createdAt))
+      .limit(limit)
+      .for('update', { skipLocked: true })
+    return db.update(chatAttachment)
+      .set({ status: 'DELETING', deletionReason: reason })
+      .where(and(sql`${chatAttachment.id} = ANY(ARRAY${candidates})`, eq(chatAttachment.status, from)))
+      .returning(claimedColumns)
   }
 }

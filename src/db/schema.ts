@@ -13,6 +13,10 @@ export const attachmentStatus = pgEnum('attachment_status', ['UPLOADED', 'LINKED
 // over the pixel cap, unsupported), failed (undecodable, timed out).
 export const previewState = pgEnum('preview_state', ['pending', 'ready', 'none', 'failed'])
 
+// Why an attachment was deleted; set when its row is claimed (-> DELETING),
+// so a deletion finished by a later cleanup run still records its cause.
+export const deletionReason = pgEnum('deletion_reason', ['deleted', 'erased', 'retention', 'stale'])
+
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: 'date' })
 
 export const chatAttachment = pgTable('chat_attachment', {
@@ -51,7 +55,9 @@ export const chatAttachment = pgTable('chat_attachment', {
   // ThumbHash, base64 (about 30 characters).
   imagePlaceholder: text('image_placeholder'),
   previewState: previewState('preview_state'),
-  previewReason: text('preview_reason')
+  previewReason: text('preview_reason'),
+  // Set with status DELETING; written into the tombstone.
+  deletionReason: deletionReason('deletion_reason')
 }, (t) => [
   index('chat_attachment_dialog_id_id_idx').on(t.dialogId, t.id),
   index('chat_attachment_status_created_at_idx').on(t.status, t.createdAt),
@@ -139,3 +145,34 @@ export const tokenRevocation = pgTable('token_revocation', {
 })
 
 export type RevocationRow = typeof tokenRevocation.$inferSelect
+
+// Per-dialog policy set by the chat app. retention_days null: the global
+// RETENTION_DAYS applies. A legal hold blocks every deletion of the dialog
+// (DELETE routes, erasure, retention, stale cleanup). A dialog without a row
+// has the defaults (global retention, no hold).
+export const dialogPolicy = pgTable('dialog_policy', {
+  dialogId: text('dialog_id').primaryKey(),
+  retentionDays: integer('retention_days'),
+  legalHold: boolean('legal_hold').notNull().default(false),
+  updatedAt: timestamptz('updated_at').notNull().defaultNow()
+}, (t) => [
+  check('dialog_policy_retention_positive', sql`${t.retentionDays} IS NULL OR ${t.retentionDays} > 0`)
+])
+
+export type PolicyRow = typeof dialogPolicy.$inferSelect
+
+// What happened to a deleted attachment: written in the same statement that
+// deletes its row (src/db/lifecycle.ts), so every deletion path leaves one.
+// No foreign key, like the access log: it outlives the attachment.
+export const attachmentTombstone = pgTable('attachment_tombstone', {
+  attachmentId: uuid('attachment_id').primaryKey(),
+  dialogId: text('dialog_id').notNull(),
+  ownerId: text('owner_id').notNull(),
+  messageId: text('message_id'),
+  reason: deletionReason('reason').notNull(),
+  deletedAt: timestamptz('deleted_at').notNull().defaultNow()
+}, (t) => [
+  index('attachment_tombstone_dialog_deleted_idx').on(t.dialogId, t.deletedAt, t.attachmentId)
+])
+
+export type TombstoneRow = typeof attachmentTombstone.$inferSelect

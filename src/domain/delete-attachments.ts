@@ -4,9 +4,12 @@
 // that are gone. A row whose object could not be deleted stays DELETING and
 // is finished by a retry or the next cleanup run; it never returns to a
 // readable state, because a failed request may still have deleted the object.
+// A dialog under legal hold is never claimed (LegalHoldError, 409); every
+// deleted row leaves a tombstone with the reason of its claim.
 import type { FastifyBaseLogger } from 'fastify'
 import type { Claimed, LifecycleRepository } from '../db/lifecycle.js'
-import { UnavailableError } from '../errors.js'
+import type { PolicyRepository } from '../db/policies.js'
+import { LegalHoldError, UnavailableError } from '../errors.js'
 import { dialogPrefix } from '../storage/keys.js'
 import type { DeleteManyResult, ObjectStorage } from '../storage/storage.js'
 
@@ -15,8 +18,8 @@ export interface DeletionDeps {
   lifecycle: LifecycleRepository
 }
 
-/** The API's deletions report storage failures in the log and answer 503. */
-export type ApiDeletionDeps = DeletionDeps & { log: FastifyBaseLogger }
+/** The API's deletions report storage failures in the log and answer 503, and holds with 409. */
+export type ApiDeletionDeps = DeletionDeps & { log: FastifyBaseLogger, policies: PolicyRepository }
 
 export interface Removal {
   /** Rows deleted. */
@@ -53,8 +56,8 @@ async function removeOrFail (deps: ApiDeletionDeps, claimed: Claimed[], extraKey
 
 /** Deletes one attachment of a dialog; false when there is none (a retry after success). */
 export async function deleteAttachment (deps: ApiDeletionDeps, dialogId: string, attachmentId: string): Promise<boolean> {
-  const claimed = await deps.lifecycle.claimInDialog(dialogId, attachmentId)
-  if (claimed.length === 0) return false
+  const claimed = await deps.lifecycle.claimInDialog(dialogId, 'deleted', attachmentId)
+  if (claimed.length === 0) return refuseIfHeld(deps, dialogId)
   await removeOrFail(deps, claimed)
   return true
 }
@@ -65,7 +68,9 @@ export async function deleteAttachment (deps: ApiDeletionDeps, dialogId: string,
  * holds the dialog's data too). Returns how many rows went.
  */
 export async function eraseDialog (deps: ApiDeletionDeps & { keyPrefix: string }, dialogId: string): Promise<number> {
-  const claimed = await deps.lifecycle.claimInDialog(dialogId)
+  const claimed = await deps.lifecycle.claimInDialog(dialogId, 'erased')
+  // Nothing claimed may mean a hold: then no stray object goes either.
+  if (claimed.length === 0) await refuseIfHeld(deps, dialogId)
   // Preview keys are known through their rows (removeClaimed deletes them).
   const known = new Set([...claimed.map((row) => row.storageKey), ...(await deps.lifecycle.previewKeys(claimed.map((row) => row.id))).map((p) => p.key)])
   const strays: string[] = []
@@ -73,4 +78,10 @@ export async function eraseDialog (deps: ApiDeletionDeps & { keyPrefix: string }
     if (!known.has(object.key)) strays.push(object.key)
   }
   return removeOrFail(deps, claimed, strays)
+}
+
+/** After an empty claim: a hold is why (409), else there was nothing to claim. */
+async function refuseIfHeld (deps: ApiDeletionDeps, dialogId: string): Promise<false> {
+  if (await deps.policies.isHeld(dialogId)) throw new LegalHoldError(dialogId)
+  return false
 }

@@ -1,4 +1,5 @@
-// The cleanup job: stale staged uploads and orphan objects.
+// The cleanup job: stale staged uploads, attachments past their retention,
+// and orphan objects.
 //
 // Protocol, safe against concurrent links and against being killed anywhere:
 // 1. Only one run in the cluster: a Postgres advisory lock (else: skipped).
@@ -9,6 +10,10 @@
 //    objects are gone. Rows whose object could not be deleted stay DELETING
 //    and are retried by the next run; they never return to UPLOADED, because
 //    a failed request may still have deleted the object.
+// 4b. Then LINKED rows past their retention (the dialog's retention_days, else
+//    RETENTION_DAYS) are claimed and removed the same way. Dialogs under
+//    legal hold are never claimed, by either step, nor swept for orphans.
+//    Each deleted row leaves a tombstone (reason stale or retention).
 // 5. With orphans: objects under the key prefix older than the threshold and
 //    without a row are deleted. Newer objects are never touched, so uploads
 //    in flight (object stored, row not yet written) are safe.
@@ -16,23 +21,29 @@ import type { Database } from '../db/client.js'
 import { withAdvisoryLock } from '../db/advisory-lock.js'
 import { createAccessLogRepository } from '../db/access-log.js'
 import { createLifecycleRepository, type Claimed } from '../db/lifecycle.js'
+import { createPolicyRepository } from '../db/policies.js'
 import { removeClaimed } from '../domain/delete-attachments.js'
+import { dialogOfKey } from '../storage/keys.js'
 import type { ObjectInfo, ObjectStorage } from '../storage/storage.js'
 
 const PRUNE_BATCH = 10_000
+
+type Phase = 'recover' | 'stale' | 'retention' | 'orphans'
 
 export interface CleanupOptions {
   /** Staged rows and orphan objects older than this are deleted. */
   olderThanMs: number
   dryRun: boolean
   orphans: boolean
+  /** Global retention (RETENTION_DAYS); a dialog's policy overrides it. Unset: only policies expire rows. */
+  retentionDays?: number | undefined
   /** Read-audit events older than this are pruned (not in a dry run). */
   auditRetentionMs?: number
   batchSize: number
   /** Upper bound on rows plus orphans handled in this run. */
   maxItems?: number
   now?: Date
-  onProgress?: ((event: { phase: 'recover' | 'stale' | 'orphans', handled: number }) => void) | undefined
+  onProgress?: ((event: { phase: Phase, handled: number }) => void) | undefined
 }
 
 export interface CleanupDeps {
@@ -48,8 +59,12 @@ export interface CleanupSummary {
   alreadyRunning?: true
   /** Why the run stopped early (Postgres or S3 unreachable); counts so far stand. */
   error?: string
+  /** Staged rows (and rows left DELETING) claimed, and deleted. */
   staleFound: number
   deleted: number
+  /** LINKED rows past their retention claimed, and deleted. */
+  expiredFound: number
+  expiredDeleted: number
   failed: number
   orphansFound: number
   orphansDeleted: number
@@ -61,7 +76,7 @@ export interface CleanupSummary {
 
 export async function runCleanup (deps: CleanupDeps, options: CleanupOptions): Promise<CleanupSummary> {
   const started = Date.now()
-  const summary: CleanupSummary = { dryRun: options.dryRun, staleFound: 0, deleted: 0, failed: 0, orphansFound: 0, orphansDeleted: 0, accessEventsPruned: 0, bytesFreed: 0, durationMs: 0 }
+  const summary: CleanupSummary = { dryRun: options.dryRun, staleFound: 0, deleted: 0, expiredFound: 0, expiredDeleted: 0, failed: 0, orphansFound: 0, orphansDeleted: 0, accessEventsPruned: 0, bytesFreed: 0, durationMs: 0 }
   try {
     const outcome = await withAdvisoryLock(deps.databaseUrl, 'cleanup', () => clean(deps, options, summary))
     if (!outcome.acquired) summary.alreadyRunning = true
@@ -74,27 +89,34 @@ export async function runCleanup (deps: CleanupDeps, options: CleanupOptions): P
 
 async function clean (deps: CleanupDeps, options: CleanupOptions, summary: CleanupSummary): Promise<void> {
   const rows = createLifecycleRepository(deps.database.db)
-  const cutoff = new Date((options.now ?? new Date()).getTime() - options.olderThanMs)
+  const policies = createPolicyRepository(deps.database.db)
+  const now = options.now ?? new Date()
+  const globalDays = options.retentionDays ?? null
+  const cutoff = new Date(now.getTime() - options.olderThanMs)
   let budget = options.maxItems ?? Number.POSITIVE_INFINITY
   const batch = () => Math.min(options.batchSize, budget)
   const limit = () => (Number.isFinite(budget) ? budget : undefined)
 
   /** The deletion protocol on a claimed batch; false when storage failed it all. */
-  async function removeBatch (claimed: Claimed[], phase: 'recover' | 'stale'): Promise<boolean> {
-    summary.staleFound += claimed.length
+  async function removeBatch (claimed: Claimed[], phase: 'recover' | 'stale' | 'retention'): Promise<boolean> {
+    const expiring = phase === 'retention'
+    if (expiring) summary.expiredFound += claimed.length
+    else summary.staleFound += claimed.length
     budget -= claimed.length
     const removal = await removeClaimed({ storage: deps.storage, lifecycle: rows }, claimed)
-    summary.deleted += removal.removed
+    if (expiring) summary.expiredDeleted += removal.removed
+    else summary.deleted += removal.removed
     summary.bytesFreed += removal.bytesFreed
     summary.failed += removal.failed.length
-    options.onProgress?.({ phase, handled: summary.staleFound })
+    options.onProgress?.({ phase, handled: expiring ? summary.expiredFound : summary.staleFound })
     return removal.failed.length < claimed.length
   }
 
   /** Orphans of one page of listed objects: deleted, or only counted in a dry run. */
   async function removeOrphans (listed: ObjectInfo[]): Promise<void> {
     const referenced = await rows.keysWithRows(listed.map((object) => object.key))
-    const orphans = listed.filter((object) => !referenced.has(object.key)).slice(0, batch())
+    const held = await policies.held([...new Set(listed.map((object) => dialogOfKey(deps.keyPrefix, object.key)))])
+    const orphans = listed.filter((object) => !referenced.has(object.key) && !held.has(dialogOfKey(deps.keyPrefix, object.key))).slice(0, batch())
     budget -= orphans.length
     summary.orphansFound += orphans.length
     if (options.dryRun) {
@@ -116,6 +138,10 @@ async function clean (deps: CleanupDeps, options: CleanupOptions, summary: Clean
       summary.bytesFreed += bytes
       budget -= count
     }
+    const expiring = await rows.measure({ expiredAt: now, globalDays }, limit())
+    summary.expiredFound += expiring.count
+    summary.bytesFreed += expiring.bytes
+    budget -= expiring.count
   } else {
     // Leftovers first; the id cursor moves past rows that fail again.
     for (let after: string | undefined; budget > 0;) {
@@ -130,11 +156,16 @@ async function clean (deps: CleanupDeps, options: CleanupOptions, summary: Clean
       // Storage is down: stop instead of claiming everything; the next run resumes.
       if (!await removeBatch(claimed, 'stale')) return
     }
+    while (budget > 0) {
+      const claimed = await rows.claimExpired(now, globalDays, batch())
+      if (claimed.length === 0) break
+      if (!await removeBatch(claimed, 'retention')) return
+    }
   }
 
   if (options.auditRetentionMs !== undefined && !options.dryRun) {
     const accessLog = createAccessLogRepository(deps.database.db)
-    const before = new Date((options.now ?? new Date()).getTime() - options.auditRetentionMs)
+    const before = new Date(now.getTime() - options.auditRetentionMs)
     // In batches, so one run never holds a long delete on a big table.
     for (let pruned = PRUNE_BATCH; pruned === PRUNE_BATCH;) {
       pruned = await accessLog.prune(before, PRUNE_BATCH)

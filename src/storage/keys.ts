@@ -28,3 +28,11 @@ export function previewKey (originalKey: string, size: number, format: 'webp' | 
 export function previewExtension (format: string): string {
   return EXTENSIONS[format] ?? format
 }
+
+/** The dialog segment of a key under the prefix ("" for a key outside the layout). */
+export function dialogOfKey (prefix: string, key: string): string {
+  if (!key.startsWith(prefix)) return ''
+  const rest = key.slice(prefix.length)
+  const slash = rest.indexOf('/')
+  return slash < 0 ? '' : rest.slice(0, slash)
+}

@@ -3,26 +3,19 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type postgres from 'postgres'
 import t, { type Test } from 'tap'
-import { runCleanup, type CleanupOptions } from '../../src/jobs/cleanup.js'
+import { runCleanup } from '../../src/jobs/cleanup.js'
 import type { ObjectStorage } from '../../src/storage/storage.js'
-import { auth, build, id, setup } from '../helper.js'
+import { auth, id } from '../helper.js'
 import { stage } from '../support/attachments.js'
 import { ageObject, listKeys, putObject } from '../support/bucket.js'
-import { startS3Proxy } from '../support/s3-proxy.js'
+import { cleanupWorld, DAY } from '../support/cleanup-world.js'
 import { waitUntil } from '../support/wait.js'
 
 // 50 soak rounds and a dozen cleanup runs: slow on a busy machine.
 t.setTimeout(300_000)
 
 const HOUR = 3_600_000
-const DAY = 24 * HOUR
-const ctx = await setup(t)
-const proxy = await startS3Proxy(() => ctx.s3.endpoint)
-t.teardown(() => proxy.close())
-const { app } = await build(t, ctx, { S3_ENDPOINT: proxy.endpoint })
-const deps = { database: app.database, databaseUrl: ctx.databaseUrl, storage: app.storage, keyPrefix: 'attachments/' }
-const clean = (options: Partial<CleanupOptions> = {}) =>
-  runCleanup(deps, { olderThanMs: DAY, dryRun: false, orphans: false, batchSize: 500, ...options })
+const { ctx, proxy, app, deps, clean } = await cleanupWorld(t)
 
 interface Item { id: string, key: string, size: number }
 

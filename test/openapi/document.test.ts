@@ -40,8 +40,10 @@ t.test('every operation has a unique operationId', async (t) => {
   t.ok(ids.every(Boolean), 'all named')
   t.equal(new Set(ids).size, ids.length, 'no two alike')
   t.same(ids.sort(), [
-    'deleteAttachment', 'deleteDialogAttachments', 'downloadAttachment', 'downloadPreview', 'getAccessLog', 'getAttachment', 'getLiveness',
-    'getReadiness', 'linkAttachments', 'listMessageAttachments', 'revokeTokens', 'uploadStage'
+    'deleteAttachment', 'deleteDialogAttachments', 'downloadAttachment', 'downloadDialogArchive', 'downloadPreview',
+    'eraseOwnerAttachments', 'exportOwnerAttachments', 'getAccessLog', 'getAttachment', 'getDialogArchive',
+    'getDialogPolicy', 'getLiveness', 'getReadiness', 'linkAttachments', 'listMessageAttachments', 'listTombstones',
+    'revokeTokens', 'setDialogPolicy', 'uploadStage'
   ])
 })
 

@@ -4,23 +4,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Static } from 'typebox'
 import type { AccessCursor } from '../../db/access-log.js'
 import type { AccessRow } from '../../db/schema.js'
-import { BadRequestError } from '../../errors.js'
 import { AccessLogPage, AccessLogQuery, type AccessEvent } from '../../schemas/audit.js'
 import { DialogParams, errorResponses, ref } from '../../schemas/common.js'
+import { decodeCursor, encodeCursor } from './cursor.js'
 
-function encodeCursor (row: AccessRow): string {
-  return Buffer.from(JSON.stringify([row.at.toISOString(), row.id])).toString('base64url')
-}
+const isRowId = (value: unknown): value is number => Number.isSafeInteger(value)
 
-function decodeCursor (text: string): AccessCursor {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(text, 'base64url').toString()) as [string, number]
-    const date = new Date(at)
-    if (Number.isNaN(date.getTime()) || !Number.isSafeInteger(id)) throw new Error('bad cursor')
-    return { at: date, id }
-  } catch {
-    throw new BadRequestError('The cursor is not one this API returned')
-  }
+function accessCursor (text: string): AccessCursor {
+  const { at, key } = decodeCursor(text, isRowId)
+  return { at, id: key }
 }
 
 function toEvent (row: AccessRow): Static<typeof AccessEvent> {
@@ -53,10 +45,10 @@ const accessLogRoutes: FastifyPluginAsyncTypebox = async function accessLogRoute
     const rows = await app.accessLog.page(request.params.dialogId, {
       ...(since ? { since: new Date(since) } : {}),
       ...(until ? { until: new Date(until) } : {}),
-      ...(cursor ? { before: decodeCursor(cursor) } : {}),
+      ...(cursor ? { before: accessCursor(cursor) } : {}),
       limit
     })
-    return { events: rows.map(toEvent), nextCursor: rows.length === limit ? encodeCursor(rows.at(-1)!) : null }
+    return { events: rows.map(toEvent), nextCursor: rows.length === limit ? encodeCursor(rows.at(-1)!.at, rows.at(-1)!.id) : null }
   })
 }
 

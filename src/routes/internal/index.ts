@@ -6,10 +6,13 @@ import { invalidToken, insufficientScope, missingToken } from '../../errors.js'
 import { bearerToken, hasScope, verifyToken, WRITE_SCOPE } from '../../plugins/auth.js'
 import { ANONYMOUS_DISCARD, discardUnreadBody, type DiscardBounds } from '../discard-unread-body.js'
 import accessLogRoutes from './access-log.js'
+import archiveRoutes from './archive.js'
 import deleteRoutes from './delete.js'
 import revocationRoutes from './revocations.js'
 import linkRoutes from './link.js'
+import policyRoutes from './policy.js'
 import readRoutes from './read.js'
+import tombstoneRoutes from './tombstones.js'
 import uploadRoutes, { ENVELOPE_BYTES } from './upload.js'
 
 declare module 'fastify' {
@@ -46,6 +49,9 @@ const internalRoutes: FastifyPluginAsyncTypebox = async function internalRoutes 
   await app.register(deleteRoutes)
   await app.register(accessLogRoutes)
   await app.register(revocationRoutes)
+  await app.register(policyRoutes)
+  await app.register(tombstoneRoutes)
+  await app.register(archiveRoutes)
   // Reads get entity tags and 304s; @fastify/etag hashes the JSON it sends.
   await app.register(async function reads (scope) {
     await scope.register(fastifyEtag)

@@ -5,6 +5,7 @@ import { ERROR_CACHE_CONTROL, securityHeaders } from '../../http/security-header
 import { errorBody } from '../../plugins/errors.js'
 import rateLimitPlugin from '../../plugins/rate-limit.js'
 import { attachmentNotFound } from '../../errors.js'
+import archiveRoutes from './archive.js'
 import downloadRoutes from './download.js'
 import previewRoutes from './preview.js'
 import { identify, rateLimitSubject, type Viewer } from './viewer.js'
@@ -46,6 +47,7 @@ const publicRoutes: FastifyPluginAsyncTypebox = async function publicRoutes (app
 
   await app.register(downloadRoutes)
   await app.register(previewRoutes)
+  await app.register(archiveRoutes)
 }
 
 export default publicRoutes
