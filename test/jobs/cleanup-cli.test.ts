@@ -152,3 +152,17 @@ t.test('S3 down: exit 1, the rows kept for the next run (forced: S3 server kille
   t.same((await ctx.sql`SELECT status FROM chat_attachment WHERE id = ANY(${items.map((i) => i.id)}::uuid[])`).map((r) => r.status), ['DELETING', 'DELETING'])
   t.match(lastJson((await run([])).stdout), { staleFound: 2, deleted: 2, failed: 0 }, 'the next run finishes them')
 })
+
+t.test('RETENTION_DAYS reaches the job: an attachment on a message past it goes, a bad value is exit 2', async (t) => {
+  const dialogId = id('d')
+  const staged = await stage(app, dialogId, 'old message file')
+  await ctx.sql`UPDATE chat_attachment SET status = 'LINKED', message_id = 'm-old', linked_at = now(), created_at = now() - interval '40 days' WHERE id = ${staged.id}`
+  const outcome = await startEntrypoint('src/cli/cleanup.ts', [], { ...env, RETENTION_DAYS: '30' }).done
+  t.equal(outcome.code, 0, outcome.stderr)
+  t.match(lastJson(outcome.stdout), { expiredFound: 1, expiredDeleted: 1, failed: 0 })
+  const [stone] = await ctx.sql`SELECT reason FROM attachment_tombstone WHERE attachment_id = ${staged.id}`
+  t.match(stone, { reason: 'retention' })
+  const bad = await startEntrypoint('src/cli/cleanup.ts', [], { ...env, RETENTION_DAYS: '0' }).done
+  t.equal(bad.code, 2)
+  t.match(bad.stderr, /RETENTION_DAYS/)
+})
