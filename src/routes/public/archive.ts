@@ -11,7 +11,8 @@ import { Type } from 'typebox'
 import { attachmentNotFound, invalidToken, missingToken } from '../../errors.js'
 import { ID_REGEX } from '../../schemas/common.js'
 import { sendArchive } from '../send-archive.js'
-import { SECURITY } from '../../plugins/openapi.js'
+import { documentedAs, SECURITY } from '../../plugins/openapi.js'
+import { DOWNLOAD_RESPONSES } from './download.js'
 import { accessOf } from './audit-access.js'
 import { rateLimitSubject, readAccess } from './viewer.js'
 
@@ -20,9 +21,19 @@ const Query = Type.Object({
   token: Type.Optional(Type.Unknown({ description: 'A dialog-scoped link token (dlg claim), short-lived' }))
 })
 
+// For the document only: the ZIP is streamed, never serialised.
+const ARCHIVE_RESPONSES = {
+  200: { description: 'application/zip: the files and manifest.json (the last entry)', content: { 'application/zip': { schema: { type: 'string', contentMediaType: 'application/zip' } } } },
+  401: DOWNLOAD_RESPONSES[401],
+  404: DOWNLOAD_RESPONSES[404],
+  429: DOWNLOAD_RESPONSES[429],
+  503: DOWNLOAD_RESPONSES[503]
+}
+
 const archiveRoutes: FastifyPluginAsyncTypebox = async function archiveRoutes (app) {
   app.get('/attachments/:dialogId/archive', {
     exposeHeadRoute: false,
+    config: documentedAs({ response: ARCHIVE_RESPONSES }),
     schema: {
       operationId: 'downloadDialogArchive',
       tags: ['public'],
