@@ -6,7 +6,7 @@ import sharp from 'sharp'
 import t from 'tap'
 import { auth, build, id, setup, token } from '../helper.js'
 import { attach, stage } from '../support/attachments.js'
-import { BLUE, bombPng, exiftoolRead, exiftoolWrite, GREEN, markerColours, markerPixels, near, RED, tempDir } from '../support/images.js'
+import { BLUE, bombPng, exiftoolRead, exiftoolWrite, GREEN, heifEnc, markerColours, markerPixels, near, RED, tempDir } from '../support/images.js'
 import { imageOf, settledImage } from '../support/previews.js'
 import { startS3Proxy } from '../support/s3-proxy.js'
 
@@ -70,6 +70,22 @@ t.test('each of the 8 EXIF orientations comes out upright (pixels checked), as W
     const colours = markerColours({ data: decoded.data, ...decoded.info }, orientation, W, H)
     t.ok(near(colours.red, RED) && near(colours.green, GREEN) && near(colours.blue, BLUE), `orientation ${orientation}: as displayed ${JSON.stringify(colours)}`)
   }
+})
+
+t.test('an iPhone-style HEVC HEIC gets a WebP preview any browser shows; the original still downloads as HEIC', async (t) => {
+  const heic = await heifEnc(dir, markerPixels(W, H), W, H)
+  const { staged, image } = await uploadReady(heic, 'IMG_0001.HEIC', 'image/heic')
+  t.equal(staged.contentType, 'image/heic')
+  t.match(image, { width: W, height: H, previews: { state: 'ready' } })
+  const res = await preview(staged.id, 320)
+  t.equal(res.headers['content-type'], 'image/webp')
+  t.same(contentDisposition.parse(res.headers['content-disposition'] as string), { type: 'inline', parameters: { filename: 'IMG_0001.webp' } })
+  const decoded = await sharp(res.rawPayload).raw().toBuffer({ resolveWithObject: true })
+  const colours = markerColours({ data: decoded.data, ...decoded.info }, 1, W, H)
+  t.ok(near(colours.red, RED) && near(colours.green, GREEN) && near(colours.blue, BLUE), `decoded right ${JSON.stringify(colours)}`)
+  const original = await app.inject({ method: 'GET', url: `/v1/attachments/${dialogId}/${staged.id}`, headers: user })
+  t.ok(original.rawPayload.equals(heic), 'the original bytes')
+  t.match(original.headers['content-disposition'], /^attachment;/, 'as an attachment')
 })
 
 t.test('GPS and a camera serial are in the original and in no preview (read back with exiftool)', async (t) => {
