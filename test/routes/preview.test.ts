@@ -165,6 +165,17 @@ t.test('a decompression bomb uploads, gets none/too_many_pixels; a truncated JPE
   const original = await app.inject({ method: 'GET', url: `/v1/attachments/${dialogId}/${staged.id}`, headers: user })
   t.equal(original.statusCode, 200, 'the original still downloads')
   t.ok(original.rawPayload.equals(cut))
+
+  const headless = await stage(app, dialogId, whole.subarray(0, 100), { ownerId, filename: 'stub.jpg', contentType: 'image/jpeg' }) as unknown as { id: string, image: Record<string, unknown> }
+  t.match(headless.image, { width: null, height: null }, 'a JPEG whose header gives no size uploads, without a size')
+  t.match(await settledImage(app, dialogId, headless.id), { previews: { state: 'failed' } })
+})
+
+t.test('the OpenAPI document has `image` and the preview route', async (t) => {
+  const doc = (await app.inject({ method: 'GET', url: '/internal/v1/openapi.json', headers: auth() })).json()
+  t.ok(doc.paths['/v1/attachments/{dialogId}/{attachmentId}/preview/{size}']?.get, 'the preview route')
+  const upload = doc.paths['/internal/v1/dialogs/{dialogId}/attachments'].post.responses['201'].content['application/json'].schema
+  t.ok(JSON.stringify(upload).includes('"placeholder"'), 'the upload answer documents image.placeholder')
 })
 
 t.test('validators, 304 and HEAD without S3, a single range, the audit, and the common 404', async (t) => {
