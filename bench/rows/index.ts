@@ -3,9 +3,10 @@
 // entry here; see bench/README.md, "Adding a row".
 import { largeDownload } from './large-download.js'
 import { memory } from './memory.js'
+import { readyPreview } from './preview.js'
 import { revalidation } from './revalidation.js'
 import type { BenchRow } from './row.js'
 import { smallImage } from './small-image.js'
 import { upload } from './upload.js'
 
-export const ROWS: readonly BenchRow[] = [revalidation, smallImage, largeDownload, memory, upload]
+export const ROWS: readonly BenchRow[] = [revalidation, smallImage, readyPreview, largeDownload, memory, upload]

@@ -9,7 +9,7 @@ import { build, id, listen, setup, token } from '../helper.js'
 import { attach } from '../support/attachments.js'
 import { send } from '../support/http.js'
 import { markerPixels } from '../support/images.js'
-import { settledImage } from '../support/previews.js'
+import { forgetPreviews, settledImage } from '../support/previews.js'
 import { startS3Proxy } from '../support/s3-proxy.js'
 import { waitUntil } from '../support/wait.js'
 
@@ -28,11 +28,7 @@ t.test('10 concurrent first requests over 2 instances: one generation, one objec
   const jpeg = await sharp(markerPixels(200, 150), { raw: { width: 200, height: 150, channels: 3 } }).jpeg().toBuffer()
   const staged = await attach(one.app, dialogId, jpeg, { ownerId, filename: 'p.jpg', contentType: 'image/jpeg' })
   await settledImage(one.app, dialogId, staged.id)
-  // As if the process that was making them had died: no previews, state pending.
-  const keys = (await ctx.sql<Array<{ key: string }>>`SELECT storage_key AS key FROM attachment_preview WHERE attachment_id = ${staged.id}`).map((row) => row.key)
-  await one.app.storage.deleteMany(keys)
-  await ctx.sql`DELETE FROM attachment_preview WHERE attachment_id = ${staged.id}`
-  await ctx.sql`UPDATE chat_attachment SET preview_state = 'pending', image_placeholder = NULL WHERE id = ${staged.id}`
+  await forgetPreviews(one.app, ctx.sql, staged.id)
 
   proxy.reset()
   const original = (request: { method: string, url: string }) => request.method === 'GET' && request.url.split('?', 1)[0]!.endsWith(`/${staged.id}`)

@@ -6,7 +6,7 @@ import sharp from 'sharp'
 import t from 'tap'
 import { auth, build, id, setup, token } from '../helper.js'
 import { attach, stage } from '../support/attachments.js'
-import { BLUE, bombPng, exiftoolRead, exiftoolWrite, GREEN, markerColours, markerPixels, near, RED, tempDir } from '../support/images.js'
+import { BLUE, bombPng, exiftoolRead, exiftoolWrite, GREEN, heifEnc, markerColours, markerPixels, near, RED, tempDir } from '../support/images.js'
 import { imageOf, settledImage } from '../support/previews.js'
 import { startS3Proxy } from '../support/s3-proxy.js'
 
@@ -70,6 +70,22 @@ t.test('each of the 8 EXIF orientations comes out upright (pixels checked), as W
     const colours = markerColours({ data: decoded.data, ...decoded.info }, orientation, W, H)
     t.ok(near(colours.red, RED) && near(colours.green, GREEN) && near(colours.blue, BLUE), `orientation ${orientation}: as displayed ${JSON.stringify(colours)}`)
   }
+})
+
+t.test('an iPhone-style HEVC HEIC gets a WebP preview any browser shows; the original still downloads as HEIC', async (t) => {
+  const heic = await heifEnc(dir, markerPixels(W, H), W, H)
+  const { staged, image } = await uploadReady(heic, 'IMG_0001.HEIC', 'image/heic')
+  t.equal(staged.contentType, 'image/heic')
+  t.match(image, { width: W, height: H, previews: { state: 'ready' } })
+  const res = await preview(staged.id, 320)
+  t.equal(res.headers['content-type'], 'image/webp')
+  t.same(contentDisposition.parse(res.headers['content-disposition'] as string), { type: 'inline', parameters: { filename: 'IMG_0001.webp' } })
+  const decoded = await sharp(res.rawPayload).raw().toBuffer({ resolveWithObject: true })
+  const colours = markerColours({ data: decoded.data, ...decoded.info }, 1, W, H)
+  t.ok(near(colours.red, RED) && near(colours.green, GREEN) && near(colours.blue, BLUE), `decoded right ${JSON.stringify(colours)}`)
+  const original = await app.inject({ method: 'GET', url: `/v1/attachments/${dialogId}/${staged.id}`, headers: user })
+  t.ok(original.rawPayload.equals(heic), 'the original bytes')
+  t.match(original.headers['content-disposition'], /^attachment;/, 'as an attachment')
 })
 
 t.test('GPS and a camera serial are in the original and in no preview (read back with exiftool)', async (t) => {
@@ -149,6 +165,17 @@ t.test('a decompression bomb uploads, gets none/too_many_pixels; a truncated JPE
   const original = await app.inject({ method: 'GET', url: `/v1/attachments/${dialogId}/${staged.id}`, headers: user })
   t.equal(original.statusCode, 200, 'the original still downloads')
   t.ok(original.rawPayload.equals(cut))
+
+  const headless = await stage(app, dialogId, whole.subarray(0, 100), { ownerId, filename: 'stub.jpg', contentType: 'image/jpeg' }) as unknown as { id: string, image: Record<string, unknown> }
+  t.match(headless.image, { width: null, height: null }, 'a JPEG whose header gives no size uploads, without a size')
+  t.match(await settledImage(app, dialogId, headless.id), { previews: { state: 'failed' } })
+})
+
+t.test('the OpenAPI document has `image` and the preview route', async (t) => {
+  const doc = (await app.inject({ method: 'GET', url: '/internal/v1/openapi.json', headers: auth() })).json()
+  t.ok(doc.paths['/v1/attachments/{dialogId}/{attachmentId}/preview/{size}']?.get, 'the preview route')
+  const upload = doc.paths['/internal/v1/dialogs/{dialogId}/attachments'].post.responses['201'].content['application/json'].schema
+  t.ok(JSON.stringify(upload).includes('"placeholder"'), 'the upload answer documents image.placeholder')
 })
 
 t.test('validators, 304 and HEAD without S3, a single range, the audit, and the common 404', async (t) => {

@@ -1,5 +1,6 @@
 // Reading image facts and previews as the chat app and a browser do.
 import type { FastifyInstance } from 'fastify'
+import type postgres from 'postgres'
 import { auth } from '../helper.js'
 import { waitUntil } from './wait.js'
 
@@ -26,4 +27,12 @@ export async function settledImage (app: FastifyInstance, dialogId: string, id: 
     return image !== null && image.previews.state !== 'pending'
   }, `the previews of ${id} settle`)
   return image!
+}
+
+/** As if the process making them had died: previews, rows and placeholder gone, state pending. */
+export async function forgetPreviews (app: FastifyInstance, sql: postgres.Sql, attachmentId: string): Promise<void> {
+  const keys = (await sql<Array<{ key: string }>>`SELECT storage_key AS key FROM attachment_preview WHERE attachment_id = ${attachmentId}`).map((row) => row.key)
+  await app.storage.deleteMany(keys)
+  await sql`DELETE FROM attachment_preview WHERE attachment_id = ${attachmentId}`
+  await sql`UPDATE chat_attachment SET preview_state = 'pending', image_placeholder = NULL WHERE id = ${attachmentId}`
 }
