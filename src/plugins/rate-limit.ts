@@ -1,24 +1,22 @@
 // The browser routes' rate limit: @fastify/rate-limit with its own Redis
-// store (given the service's Redis client through the plugin's documented
-// `redis` and `nameSpace` options), one budget shared by every instance.
+// store (on the service's Redis client, under REDIS_KEY_PREFIX + "rate:"),
+// one budget shared by every instance.
 // Registered inside the public context only. Fails open: when Redis is down
 // or slower than REDIS_TIMEOUT_MS, the request is served unlimited.
 //
-// The store's commands are observed through ioredis' documented diagnostics
-// tracing channel (`ioredis:command`), filtered to this client's server:
-// their latency and failures are counted (each failure is a request served
+// The store's calls are observed (metrics/rate-limit-store.ts): their
+// latency and failures are counted (each failure is a request served
 // unlimited: a fail-open event), and failures are logged throttled; the
 // plugin itself swallows them (skipOnError).
 // RATE_LIMIT_STORE=memory uses the library's own in-process store instead;
 // app.ts then never registers the Redis plugin, hence no declared dependency.
-import { tracingChannel } from 'node:diagnostics_channel'
-import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit'
+import fastifyRateLimit, { normalizeIP, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { CommandTraceContext } from 'ioredis'
 import type { Config } from '../config.js'
 import { RateLimitedError } from '../errors.js'
 import { failureLog } from '../failure-log.js'
+import { observedRedisStore } from '../metrics/rate-limit-store.js'
 
 export interface RateLimitOptions {
   config: Config
@@ -26,41 +24,27 @@ export interface RateLimitOptions {
   subject: (request: FastifyRequest) => string | undefined
 }
 
-const commands = tracingChannel('ioredis:command')
-
 export default fp<RateLimitOptions>(async function rateLimitPlugin (app, { config, subject }) {
   const memory = config.RATE_LIMIT_STORE === 'memory'
+  let store: ReturnType<typeof observedRedisStore> | undefined
   if (memory) {
     app.log.warn('Rate limit counted in process memory (RATE_LIMIT_STORE=memory): every instance has its own budget')
   } else {
     const failures = failureLog(app.log, 'Rate limit store (Redis)')
     const { failOpen, failing, storeDuration } = app.metrics.rateLimit
-    const port = new URL(config.REDIS_URL!).port || '6379'
-    const started = new WeakMap<object, number>()
-    const ours = (context: object) => String((context as CommandTraceContext).serverPort ?? 6379) === port
-    const handlers = {
-      end () {},
-      asyncStart () {},
-      error () {},
-      start (context: object) { if (ours(context)) started.set(context, performance.now()) },
-      asyncEnd (context: object) {
-        const start = started.get(context)
-        if (start === undefined) return
-        const error = (context as { error?: unknown }).error
-        storeDuration.observe({ outcome: error === undefined ? 'ok' : 'error' }, (performance.now() - start) / 1000)
-        if (error === undefined) {
-          failing.set(0)
-          failures.success()
-        } else {
-          failOpen.inc()
-          failing.set(1)
-          failures.failure(error)
-        }
+    store = observedRedisStore(app.redis, `${config.REDIS_KEY_PREFIX}rate:`, {
+      ok (seconds) {
+        storeDuration.observe({ outcome: 'ok' }, seconds)
+        failing.set(0)
+        failures.success()
+      },
+      failed (err, seconds) {
+        storeDuration.observe({ outcome: 'error' }, seconds)
+        failOpen.inc()
+        failing.set(1)
+        failures.failure(err)
       }
-    }
-    commands.subscribe(handlers)
-    app.redis.on('ready', () => failures.success())
-    app.addHook('onClose', () => { commands.unsubscribe(handlers) })
+    })
   }
 
   await app.register(fastifyRateLimit, {
@@ -69,7 +53,8 @@ export default fp<RateLimitOptions>(async function rateLimitPlugin (app, { confi
     max: config.RATE_LIMIT_MAX,
     timeWindow: config.RATE_LIMIT_WINDOW_MS,
     skipOnError: true,
-    ...(memory ? {} : { redis: app.redis, nameSpace: `${config.REDIS_KEY_PREFIX}rate:` }),
+    // The library's own Redis store, observed (see metrics/rate-limit-store.ts).
+    ...(store ? { store: store as unknown as FastifyRateLimitStoreCtor } : {}),
     keyGenerator (request) {
       const ip = normalizeIP(request.ip)
       const who = subject(request)

@@ -30,9 +30,10 @@ export default fp<{ config: Pick<Config, 'SHUTDOWN_DRAIN_MS' | 'SHUTDOWN_GRACE_M
     done(null, payload)
   })
   // A response that began before the signal kept its connection alive:
-  // once it is over that connection is idle, and closing it lets close() end.
-  app.addHook('onResponse', (_request, _reply, done) => {
-    if (draining) setImmediate(() => app.server.closeIdleConnections())
+  // once it is over, the connection is ended (after the bytes already
+  // written), so that close() does not wait for its keep-alive timeout.
+  app.addHook('onResponse', (request, _reply, done) => {
+    if (draining && !request.raw.socket.destroyed) request.raw.socket.end()
     done()
   })
 

@@ -20,6 +20,8 @@ import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec'
 import { Secret, type ISecret } from 'kubernetes-models/v1/Secret'
 import { Service, type IService } from 'kubernetes-models/v1/Service'
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount'
+import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor'
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule'
 import t from 'tap'
 import { parse, parseAllDocuments } from 'yaml'
 import { ConfigSchema, loadConfig } from '../../src/config.js'
@@ -45,7 +47,9 @@ const MODELS: Record<string, new (data: never) => Model> = {
   'apps/v1 Deployment': Deployment,
   'batch/v1 Job': Job,
   'batch/v1 CronJob': CronJob,
-  'policy/v1 PodDisruptionBudget': PodDisruptionBudget
+  'policy/v1 PodDisruptionBudget': PodDisruptionBudget,
+  'monitoring.coreos.com/v1 PodMonitor': PodMonitor,
+  'monitoring.coreos.com/v1 PrometheusRule': PrometheusRule
 }
 
 interface Manifest { file: string, where: string, object: { apiVersion?: string, kind?: string, metadata?: { name?: string, labels?: Record<string, string> } } }

@@ -1,10 +1,14 @@
 // The cleanup entrypoint as the CronJob runs it: a process with flags,
 // one JSON line, documented exit codes, one run at a time, and a run killed
 // at the worst moment converging on the next.
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import t from 'tap'
 import { build, id, setup } from '../helper.js'
 import { stage } from '../support/attachments.js'
 import { listKeys } from '../support/bucket.js'
+import { createTempDir } from '../support/leftovers.js'
+import { parseMetrics } from '../support/prometheus.js'
 import { startEntrypoint, type ProcessResult } from '../support/process.js'
 import { isDeleteObjects, startS3Proxy } from '../support/s3-proxy.js'
 import { waitUntil } from '../support/wait.js'
@@ -20,6 +24,7 @@ const env = { ...ctx.env, S3_ENDPOINT: proxy.endpoint }
 
 const start = (args: string[]) => startEntrypoint('src/cli/cleanup.ts', args, env)
 const run = (args: string[]) => start(args).done
+const metricsFile = join(await createTempDir(t, 'cleanup-metrics'), 'cleanup.prom')
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>
 
 async function staleItems (count: number): Promise<Array<{ id: string, key: string }>> {
@@ -52,11 +57,17 @@ t.test('bad flags: exit 2 with the usage', async (t) => {
 
 t.test('a run prints one JSON summary line and exits 0 by itself', async (t) => {
   const items = await staleItems(2)
-  const outcome = await run(['--older-than', '1d'])
+  const outcome = await run(['--older-than', '1d', '--metrics-file', metricsFile])
   t.equal(outcome.signal, null, 'exited by itself')
   t.equal(outcome.code, 0)
   t.equal(outcome.stdout.trim().split('\n').length, 1, 'exactly one line on stdout')
   t.match(lastJson(outcome.stdout), { dryRun: false, staleFound: 2, deleted: 2, failed: 0, orphansFound: 0, orphansDeleted: 0, bytesFreed: 14 })
+  // The same counts for node-exporter's textfile collector.
+  const metrics = parseMetrics(await readFile(metricsFile, 'utf8'))
+  t.equal(metrics.value('chat_attachments_cleanup_deleted'), 2)
+  t.equal(metrics.value('chat_attachments_cleanup_bytes_freed'), 14)
+  t.equal(metrics.value('chat_attachments_cleanup_last_run_success'), 1)
+  t.ok(Math.abs(metrics.value('chat_attachments_cleanup_last_success_timestamp_seconds') - Date.now() / 1000) < 600, 'last success: now')
   t.same(await ctx.sql`SELECT id FROM chat_attachment WHERE id = ANY(${items.map((i) => i.id)}::uuid[])`, [])
 })
 
@@ -143,12 +154,16 @@ t.test('S3 down: exit 1, the rows kept for the next run (forced: S3 server kille
   await ctx.s3.stop()
   let outcome
   try {
-    outcome = await run([])
+    outcome = await run(['--metrics-file', metricsFile])
   } finally {
     await ctx.s3.start()
   }
   t.equal(outcome.code, 1)
   t.match(lastJson(outcome.stdout), { staleFound: 2, deleted: 0, failed: 2 })
+  const metrics = parseMetrics(await readFile(metricsFile, 'utf8'))
+  t.equal(metrics.value('chat_attachments_cleanup_failed'), 2, 'the failed items, for the textfile collector')
+  t.equal(metrics.value('chat_attachments_cleanup_last_run_success'), 0)
+  t.ok(metrics.value('chat_attachments_cleanup_last_success_timestamp_seconds') > 0, 'the last success of the earlier run is kept')
   t.same((await ctx.sql`SELECT status FROM chat_attachment WHERE id = ANY(${items.map((i) => i.id)}::uuid[])`).map((r) => r.status), ['DELETING', 'DELETING'])
   t.match(lastJson((await run([])).stdout), { staleFound: 2, deleted: 2, failed: 0 }, 'the next run finishes them')
 })
