@@ -8,6 +8,7 @@ import authPlugin from './plugins/auth.js'
 import connectionsPlugin, { serverTimeouts } from './plugins/connections.js'
 import databasePlugin from './plugins/database.js'
 import errorsPlugin, { frameworkErrorHandler } from './plugins/errors.js'
+import imagesPlugin from './plugins/images.js'
 import openapiPlugin from './plugins/openapi.js'
 import redisPlugin from './plugins/redis.js'
 import revocationsPlugin from './plugins/revocations.js'
@@ -66,6 +67,7 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
   app.register(revocationsPlugin, { config })
   app.register(storagePlugin, { config })
   app.register(scannerPlugin, { config })
+  app.register(imagesPlugin, { config })
   app.register(authPlugin, { config })
   // Only the rate limit uses Redis: with RATE_LIMIT_STORE=memory it is never connected.
   if (config.RATE_LIMIT_STORE === 'redis') {

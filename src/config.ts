@@ -148,6 +148,10 @@ export const S3_SETTINGS = [
   'S3_CHECKSUMS', 'S3_CONNECT_TIMEOUT_MS', 'S3_REQUEST_TIMEOUT_MS', 'S3_SOCKET_TIMEOUT_MS', 'S3_MAX_SOCKETS'
 ] as const
 export const SCAN_SETTINGS = ['SCAN_MODE', 'CLAMD_HOST', 'CLAMD_PORT', 'CLAMD_SOCKET', 'SCAN_TIMEOUT_MS'] as const
+export const IMAGE_SETTINGS = [
+  'PREVIEW_SIZES', 'PREVIEW_MAX_FRAMES', 'IMAGE_MAX_PIXELS', 'ATTACHMENT_MAX_BYTES', 'PREVIEW_CONCURRENCY', 'PREVIEW_QUEUE_MAX',
+  'PREVIEW_TIMEOUT_MS', 'PREVIEW_WAIT_MS'
+] as const
 export type DatabaseConfig = Pick<Config, typeof DATABASE_SETTINGS[number]>
 export type S3Config = Pick<Config, typeof S3_SETTINGS[number]>
 export type ConfigInput = Record<string, string | undefined>

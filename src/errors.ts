@@ -31,6 +31,10 @@ export const PreconditionFailedError = createError('ATT_PRECONDITION_FAILED', 'A
 export const RangeNotSatisfiableError = createError('ATT_RANGE_NOT_SATISFIABLE', 'The requested range is not satisfiable', 416)
 export const TooManyDownloadsError = createError('ATT_TOO_MANY_DOWNLOADS', 'Too many downloads at once for this user (at most %d); retry when one has finished', 429)
 export const BusyError = createError('ATT_BUSY', '%s, try again shortly', 503)
+/** An attachment the reader may read has no preview (not an image, over the pixel cap, undecodable). */
+export const NoPreviewError = createError('ATT_NO_PREVIEW', 'This attachment has no preview%s', 404)
+/** The preview is being made and was not ready within PREVIEW_WAIT_MS. */
+export const PreviewPendingError = createError('ATT_PREVIEW_PENDING', 'The preview is not ready yet, try again shortly', 503)
 /** clamd found malware; the message names the signature (it reaches the client and the log). */
 export const InfectedError = createError('ATT_INFECTED', 'The file contains malware (%s)', 422)
 /**

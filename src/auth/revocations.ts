@@ -11,9 +11,12 @@
 // every poll: identity ids are handed out before commit, so a row can become
 // visible after one with a higher id.
 //
-// Fail closed: when the list could not be refreshed for longer than
-// REVOCATION_MAX_STALENESS_MS (Postgres down), a request that a revocation
-// could refuse is answered 503 rather than served on stale knowledge.
+// Never served on stale knowledge: when the last successful read is older
+// than REVOCATION_MAX_STALENESS_MS (a late timer on a busy machine, a slow
+// query), a request that a revocation could refuse waits for a read that
+// started at most that long ago. Only when that read fails (Postgres down)
+// is the answer a 503: fail closed, without refusing readers because the
+// machine is busy.
 import type { FastifyBaseLogger } from 'fastify'
 import { gt, or, sql } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
@@ -32,8 +35,12 @@ interface DialogRevocations {
 }
 
 export interface Revocations {
-  /** Whether a verified token may no longer read this dialog; throws 503 when the list is stale. */
-  revoked (claims: TokenClaims, dialogId: string, ownerId: string): boolean
+  /**
+   * Whether a verified token may no longer read this dialog: synchronous
+   * while the list is fresh, a promise while it is refreshed; rejects with
+   * 503 when it cannot be.
+   */
+  revoked (claims: TokenClaims, dialogId: string, ownerId: string): boolean | Promise<boolean>
   /** Records a revocation (the instance that records it knows at once). */
   add (dialogId: string, sub: string | undefined, issuedBefore: Date): Promise<void>
   /** Reads what is new; the timer calls it. */
@@ -89,18 +96,33 @@ export function createRevocations (options: { db: Db, pollMs: number, maxStalene
   timer.unref()
   refresh().catch(() => {})
 
+  function known (claims: TokenClaims, dialogId: string, link: boolean, owner: boolean): boolean {
+    const entry = byDialog.get(dialogId)
+    if (!entry) return false
+    // A token without iat cannot prove it was issued after a revocation.
+    const issued = typeof claims.iat === 'number' ? claims.iat * 1000 : Number.NEGATIVE_INFINITY
+    if (link && issued < entry.linksBefore) return true
+    return owner && issued < (entry.subsBefore.get(claims.sub as string) ?? 0)
+  }
+
+  // A read in flight may have started too long before the request; then one
+  // more, which starts after it, decides.
+  async function fresh (asked: number): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await refresh()
+      if (asked - freshAt <= options.maxStalenessMs) return
+    }
+    throw new UnavailableError('The revocation list')
+  }
+
   return {
     revoked (claims, dialogId, ownerId) {
       const link = typeof claims.dlg === 'string' && claims.dlg === dialogId
       const owner = typeof claims.sub === 'string' && claims.sub === ownerId
       if (!link && !owner) return false
-      if (Date.now() - freshAt > options.maxStalenessMs) throw new UnavailableError('The revocation list')
-      const entry = byDialog.get(dialogId)
-      if (!entry) return false
-      // A token without iat cannot prove it was issued after a revocation.
-      const issued = typeof claims.iat === 'number' ? claims.iat * 1000 : Number.NEGATIVE_INFINITY
-      if (link && issued < entry.linksBefore) return true
-      return owner && issued < (entry.subsBefore.get(claims.sub as string) ?? 0)
+      const asked = Date.now()
+      if (asked - freshAt <= options.maxStalenessMs) return known(claims, dialogId, link, owner)
+      return fresh(asked).then(() => known(claims, dialogId, link, owner))
     },
     async add (dialogId, sub, issuedBefore) {
       const [row] = await db.insert(tokenRevocation).values({ dialogId, sub: sub ?? null, issuedBefore }).returning()

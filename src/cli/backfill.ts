@@ -9,7 +9,10 @@ import { rename, unlink } from 'node:fs/promises'
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import postgres from 'postgres'
-import { ConfigError, DATABASE_SETTINGS, loadConfig, S3_SETTINGS, SCAN_SETTINGS } from '../config.js'
+import { ConfigError, DATABASE_SETTINGS, IMAGE_SETTINGS, loadConfig, previewSizes, S3_SETTINGS, SCAN_SETTINGS } from '../config.js'
+import { createPreviewRepository } from '../db/previews.js'
+import { createPreviewService } from '../domain/previews.js'
+import { createImageEngine, imageEngineOptions } from '../images/index.js'
 import { createScanner } from '../scan/scanner.js'
 import { createDatabase } from '../db/client.js'
 import { runBackfill } from '../jobs/backfill.js'
@@ -113,7 +116,7 @@ async function main (): Promise<number> {
         schema[key] = value
       }
     }
-    const config = loadConfig(process.env, [...DATABASE_SETTINGS, ...S3_SETTINGS, 'LEGACY_DATABASE_URL', ...SCAN_SETTINGS])
+    const config = loadConfig(process.env, [...DATABASE_SETTINGS, ...S3_SETTINGS, 'LEGACY_DATABASE_URL', ...SCAN_SETTINGS, ...IMAGE_SETTINGS])
     const options = {
       schema,
       batchSize: count('batch-size', values['batch-size'] as string | undefined, 200, 10_000),
@@ -123,14 +126,26 @@ async function main (): Promise<number> {
     }
     const mapping = await ndjson(options.dryRun ? undefined : values['mapping-file'] as string | undefined)
     const report = await ndjson(values['report-file'] as string | undefined)
-    const database = createDatabase(config, { max: 2, applicationName: 'chat-attachments:backfill' })
+    // Room for the image pool's generations, each in its lock's transaction.
+    const database = createDatabase(config, { max: 4, applicationName: 'chat-attachments:backfill' })
     const legacy = config.LEGACY_DATABASE_URL ? postgres(config.LEGACY_DATABASE_URL, { max: 2, onnotice: () => {} }) : database.sql
     const storage = createS3Storage(config)
     // --scan uses clamd whatever SCAN_MODE says: the flag is the operator's choice for this run.
     const scanner = values.scan ? createScanner({ ...config, SCAN_MODE: 'clamd' }) : undefined
+    // Imported images get their previews like uploaded ones, in the same bounded pool.
+    const engine = createImageEngine(imageEngineOptions(config))
+    const previews = createPreviewService({
+      previews: createPreviewRepository(database.db),
+      storage,
+      images: engine,
+      log: { warn: (details: unknown, message?: string) => { process.stderr.write(`${JSON.stringify({ message, details })}\n`) } },
+      sizes: previewSizes(config),
+      lockWaitMs: config.PREVIEW_WAIT_MS
+    })
     let held = false
     try {
-      const summary = await runBackfill({ legacy, database, databaseUrl: config.DATABASE_URL, storage, scanner }, {
+      const images = { maxPixels: config.IMAGE_MAX_PIXELS, previews: options.dryRun ? undefined : previews }
+      const summary = await runBackfill({ legacy, database, databaseUrl: config.DATABASE_URL, storage, scanner, images }, {
         ...options,
         onMapping: mapping.write,
         onReport: report.write,
@@ -146,6 +161,8 @@ async function main (): Promise<number> {
       return summary.failed > 0 || summary.error ? 1 : 0
     } finally {
       if (!held) await Promise.all([mapping.finish(false), report.finish(false)]).catch(() => {})
+      await engine.close()
+      await previews.close()
       if (legacy !== database.sql) await legacy.end({ timeout: 5 })
       await database.close()
       storage.destroy()

@@ -148,6 +148,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/attachments/{dialogId}/{attachmentId}/preview/{size}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A preview of an image attachment, fitting in size x size (user token: header, cookie or ?token=)
+         * @description size: one of 320, 1280 (PREVIEW_SIZES). WebP, or JPEG/PNG for a client whose Accept admits no WebP. 404 ATT_NO_PREVIEW for an attachment without previews; 503 with Retry-After while one is being made or the image pool is full.
+         */
+        get: operations["downloadPreview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -203,6 +223,24 @@ export type components = {
              * @description Attachment id (UUID)
              */
             id: string;
+            image: {
+                /** @description An animated GIF, WebP or APNG */
+                animated: boolean;
+                height: number | null;
+                placeholder: string | null;
+                previews: {
+                    reason: string | null;
+                    /** @description The sizes that can be asked for (empty for none/failed) */
+                    sizes: number[];
+                    /** @enum {unknown} */
+                    state: "pending" | "ready" | "none" | "failed";
+                    /** @description Browser URL of each size, relative to the service */
+                    urls: {
+                        [key: string]: string;
+                    };
+                };
+                width: number | null;
+            } | null;
             /** Format: date-time */
             lastModified: string;
             linkedAt: string | null;
@@ -946,6 +984,100 @@ export interface operations {
             path: {
                 attachmentId: string;
                 dialogId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bytes, with the detected type; inline for safe images, else as an attachment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            /** @description The requested range */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            /** @description Not modified (If-None-Match / If-Modified-Since) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No token, or one that is not acceptable (ATT_UNAUTHORIZED) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not a readable attachment (ATT_NOT_FOUND), whatever the reason */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description If-Match or If-Unmodified-Since failed (ATT_PRECONDITION_FAILED) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The range is not satisfiable (ATT_RANGE_NOT_SATISFIABLE) */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited or too many downloads at once (ATT_RATE_LIMITED, ATT_TOO_MANY_DOWNLOADS) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Busy or a dependency is failing (ATT_BUSY, ATT_UNAVAILABLE) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    downloadPreview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                attachmentId: string;
+                dialogId: string;
+                size: string;
             };
             cookie?: never;
         };

@@ -4,7 +4,7 @@
 // picked up again, so every interruption converges.
 import { and, asc, eq, gt, inArray, lt, sql } from 'drizzle-orm'
 import type { Db } from './client.js'
-import { chatAttachment } from './schema.js'
+import { attachmentPreview, chatAttachment } from './schema.js'
 
 export interface Claimed {
   id: string
@@ -74,12 +74,20 @@ export function createLifecycleRepository (db: Db) {
       return removed.length
     },
 
-    /** The subset of keys that some row points at. */
+    /** The subset of keys that some row points at: an original's or a preview's. */
     async keysWithRows (keys: string[]): Promise<Set<string>> {
       if (keys.length === 0) return new Set()
       const rows = await db.select({ key: chatAttachment.storageKey }).from(chatAttachment)
         .where(inArray(chatAttachment.storageKey, keys))
+        .union(db.select({ key: attachmentPreview.storageKey }).from(attachmentPreview).where(inArray(attachmentPreview.storageKey, keys)))
       return new Set(rows.map((row) => row.key))
+    },
+
+    /** The preview objects of attachments (deleted with them; their rows go by cascade). */
+    async previewKeys (ids: string[]): Promise<Array<{ attachmentId: string, key: string }>> {
+      if (ids.length === 0) return []
+      return db.select({ attachmentId: attachmentPreview.attachmentId, key: attachmentPreview.storageKey }).from(attachmentPreview)
+        .where(inArray(attachmentPreview.attachmentId, ids))
     },
 
   }

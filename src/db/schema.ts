@@ -1,13 +1,17 @@
 // The one table this service owns. Migrations in migrations/ are generated
 // from this file with `npm run db:generate`; never edit an applied migration.
 import { sql } from 'drizzle-orm'
-import { bigint, check, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { bigint, boolean, check, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 
 // Exported so drizzle-kit sees it and emits CREATE TYPE.
 // UPLOADED (staged) -> LINKED (on a message); either -> DELETING while its
 // object is being removed (cleanup, DELETE): no link can pass that state,
 // and a run that dies in it is finished by the next cleanup.
 export const attachmentStatus = pgEnum('attachment_status', ['UPLOADED', 'LINKED', 'DELETING'])
+// Previews of an image attachment: pending (not made yet, or lost with the
+// process that made them: made on the next request), ready, none (never:
+// over the pixel cap, unsupported), failed (undecodable, timed out).
+export const previewState = pgEnum('preview_state', ['pending', 'ready', 'none', 'failed'])
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: 'date' })
 
@@ -34,7 +38,20 @@ export const chatAttachment = pgTable('chat_attachment', {
   linkedAt: timestamptz('linked_at'),
   lastModified: timestamptz('last_modified').notNull().defaultNow(),
   // The id an imported attachment had in the main app's JSON (backfill).
-  legacyId: text('legacy_id')
+  legacyId: text('legacy_id'),
+  // Image facts, all null for a file that is not a raster image. Width and
+  // height as displayed (EXIF orientation applied), read from the header at
+  // upload; null when the header did not give them.
+  imageFormat: text('image_format'),
+  imageWidth: integer('image_width'),
+  imageHeight: integer('image_height'),
+  imageAnimated: boolean('image_animated'),
+  // Known once decoded: whether a fallback preview is PNG (alpha) or JPEG.
+  imageHasAlpha: boolean('image_has_alpha'),
+  // ThumbHash, base64 (about 30 characters).
+  imagePlaceholder: text('image_placeholder'),
+  previewState: previewState('preview_state'),
+  previewReason: text('preview_reason')
 }, (t) => [
   index('chat_attachment_dialog_id_id_idx').on(t.dialogId, t.id),
   index('chat_attachment_status_created_at_idx').on(t.status, t.createdAt),
@@ -50,6 +67,32 @@ export const chatAttachment = pgTable('chat_attachment', {
 
 export type AttachmentRow = typeof chatAttachment.$inferSelect
 export type NewAttachmentRow = typeof chatAttachment.$inferInsert
+
+// One stored preview: made at most once per (attachment, size, format),
+// under the attachment's advisory lock (src/domain/previews.ts). Its row is
+// written after its object, so a row always has its object; an object
+// without a row (a process died between the two) is an orphan the cleanup
+// sweep removes. Rows go with their attachment's row (ON DELETE CASCADE)
+// after the deletion protocol has deleted their objects.
+export const attachmentPreview = pgTable('attachment_preview', {
+  attachmentId: uuid('attachment_id').notNull().references(() => chatAttachment.id, { onDelete: 'cascade' }),
+  size: integer('size').notNull(),
+  // webp | jpeg | png
+  format: text('format').notNull(),
+  storageKey: text('storage_key').notNull().unique(),
+  contentType: text('content_type').notNull(),
+  width: integer('width').notNull(),
+  height: integer('height').notNull(),
+  sizeBytes: integer('size_bytes').notNull(),
+  // Strong validator of the preview's bytes (SHA-256, like an original's).
+  etag: text('etag').notNull(),
+  createdAt: timestamptz('created_at').notNull().defaultNow()
+}, (t) => [
+  primaryKey({ columns: [t.attachmentId, t.size, t.format] })
+])
+
+export type PreviewRow = typeof attachmentPreview.$inferSelect
+export type NewPreviewRow = typeof attachmentPreview.$inferInsert
 
 // Read audit: one row per 200/206 answer of an original or a preview, and
 // one row per batch of 304s of the same attachment, variant and viewer

@@ -26,11 +26,17 @@ export interface Removal {
   failed: DeleteManyResult['failed']
 }
 
-/** Deletes the objects of claimed rows (and any extra keys), then the rows whose objects are gone. */
+/**
+ * Deletes the objects of claimed rows, their previews' objects (and any
+ * extra keys), then the rows whose objects are all gone; preview rows go
+ * with them (ON DELETE CASCADE).
+ */
 export async function removeClaimed (deps: DeletionDeps, claimed: Claimed[], extraKeys: string[] = []): Promise<Removal> {
-  const { deleted, failed } = await deps.storage.deleteMany([...claimed.map((row) => row.storageKey), ...extraKeys])
+  const previews = await deps.lifecycle.previewKeys(claimed.map((row) => row.id))
+  const { deleted, failed } = await deps.storage.deleteMany([...claimed.map((row) => row.storageKey), ...previews.map((p) => p.key), ...extraKeys])
   const gone = new Set(deleted)
-  const removable = claimed.filter((row) => gone.has(row.storageKey))
+  const kept = new Set(previews.filter((p) => !gone.has(p.key)).map((p) => p.attachmentId))
+  const removable = claimed.filter((row) => gone.has(row.storageKey) && !kept.has(row.id))
   const removed = await deps.lifecycle.removeClaimed(removable.map((row) => row.id))
   return { removed, bytesFreed: removable.reduce((sum, row) => sum + row.sizeBytes, 0), failed }
 }
@@ -60,7 +66,8 @@ export async function deleteAttachment (deps: ApiDeletionDeps, dialogId: string,
  */
 export async function eraseDialog (deps: ApiDeletionDeps & { keyPrefix: string }, dialogId: string): Promise<number> {
   const claimed = await deps.lifecycle.claimInDialog(dialogId)
-  const known = new Set(claimed.map((row) => row.storageKey))
+  // Preview keys are known through their rows (removeClaimed deletes them).
+  const known = new Set([...claimed.map((row) => row.storageKey), ...(await deps.lifecycle.previewKeys(claimed.map((row) => row.id))).map((p) => p.key)])
   const strays: string[] = []
   for await (const object of deps.storage.list({ prefix: dialogPrefix(deps.keyPrefix, dialogId) })) {
     if (!known.has(object.key)) strays.push(object.key)

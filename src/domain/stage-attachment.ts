@@ -8,13 +8,19 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Readable } from 'node:stream'
 import type { AttachmentRepository } from '../db/attachments.js'
-import type { AttachmentRow } from '../db/schema.js'
+import type { AttachmentRow, NewAttachmentRow } from '../db/schema.js'
+import { imageFormatOf, type ImageProbe } from '../images/index.js'
 import { stageObject, type StageOptions } from '../upload/stage.js'
+import type { PreviewService } from './previews.js'
 
 export interface StageAttachmentDeps {
   attachments: AttachmentRepository
   stage: StageOptions
   log: FastifyBaseLogger
+  /** IMAGE_MAX_PIXELS: a larger image gets no previews (decided from its header). */
+  maxImagePixels: number
+  /** Makes the previews of an image once its row is written (in the background). */
+  previews?: PreviewService | undefined
 }
 
 export interface StageAttachmentInput {
@@ -39,7 +45,7 @@ export async function stageAttachment (deps: StageAttachmentDeps, input: StageAt
   })
   try {
     const { ownerId, uploadedBy } = await input.complete()
-    return await deps.attachments.insert({
+    const row = await deps.attachments.insert({
       id: staged.id,
       dialogId: input.dialogId,
       ownerId,
@@ -51,12 +57,31 @@ export async function stageAttachment (deps: StageAttachmentDeps, input: StageAt
       contentType: staged.contentType,
       sizeBytes: staged.size,
       sha256: staged.sha256,
-      etag: staged.etag
+      etag: staged.etag,
+      ...imageColumns(staged.contentType, staged.image, deps.maxImagePixels)
     })
+    deps.previews?.schedule(row)
+    return row
   } catch (err) {
     await deps.stage.storage.delete(staged.key).catch((cleanupError: unknown) => {
       deps.log.error({ err: cleanupError, key: staged.key }, 'could not delete the object of a failed upload; the orphan sweep will')
     })
     throw err
   }
+}
+
+/**
+ * The image columns of a new row: null for a file that is not a raster
+ * image; otherwise its header's facts (width and height null when the header
+ * did not give them) and the preview state. Over the pixel cap, or in a
+ * format the decoders lack (BMP), there will be no previews, known at once.
+ */
+export function imageColumns (contentType: string, probe: ImageProbe | undefined | null, maxPixels: number): Partial<NewAttachmentRow> {
+  const declared = imageFormatOf(contentType)
+  if (!declared || probe === null) return {}
+  const format = probe?.format ?? declared
+  const facts = { imageFormat: format, imageWidth: probe?.width ?? null, imageHeight: probe?.height ?? null, imageAnimated: probe?.animated ?? false }
+  if (probe && probe.pixels > maxPixels) return { ...facts, previewState: 'none', previewReason: 'too_many_pixels' }
+  if (format === 'bmp') return { ...facts, previewState: 'none', previewReason: 'unsupported_format' }
+  return { ...facts, previewState: 'pending' }
 }

@@ -26,6 +26,9 @@ import type { Scanner } from '../scan/scanner.js'
 import { teeToScanner } from '../scan/tee.js'
 import type { Database } from '../db/client.js'
 import { chatAttachment } from '../db/schema.js'
+import type { PreviewService } from '../domain/previews.js'
+import { imageColumns } from '../domain/stage-attachment.js'
+import { imageFormatOf, PROBE_BYTES, probeImage, type ImageProbe } from '../images/index.js'
 import { ID_REGEX } from '../schemas/common.js'
 import type { ObjectStorage } from '../storage/storage.js'
 import { detectContentType, SNIFF_BYTES } from '../upload/content-type.js'
@@ -47,7 +50,9 @@ export interface BackfillOptions {
 }
 
 export type SkipReason = 'malformed_json' | 'not_an_array' | 'malformed_entry' | 'no_path' | 'missing_object' |
-  'already_imported' | 'key_in_use' | 'dialog_missing' | 'invalid_dialog_id' | 'duplicate_entry' | 'infected' | 'failed'
+  'already_imported' | 'key_in_use' | 'dialog_missing' | 'invalid_dialog_id' | 'duplicate_entry' | 'infected' | 'failed' |
+  // Imported; its previews could not be made now (made on the first request).
+  'previews_pending'
 
 export interface BackfillDeps {
   legacy: postgres.Sql
@@ -56,6 +61,12 @@ export interface BackfillDeps {
   storage: ObjectStorage
   /** With --scan: each object is scanned in the same pass that hashes it; infected ones are not imported. */
   scanner?: Scanner | undefined
+  /**
+   * Image facts come from the same pass (IMAGE_MAX_PIXELS); with a preview
+   * service, an imported image's previews are made before the next import
+   * of that worker, through the service's bounded pool.
+   */
+  images?: { maxPixels: number, previews?: PreviewService | undefined } | undefined
 }
 
 export interface BackfillSummary {
@@ -170,8 +181,9 @@ async function importBatch (deps: BackfillDeps, options: BackfillOptions, summar
         createdAt: message.createdAt,
         linkedAt: message.createdAt,
         lastModified: head.lastModified,
-        legacyId: entry.legacyId ?? null
-      }).onConflictDoNothing().returning({ id: chatAttachment.id })
+        legacyId: entry.legacyId ?? null,
+        ...imageColumns(print.contentType, print.image, deps.images?.maxPixels ?? Number.POSITIVE_INFINITY)
+      }).onConflictDoNothing().returning()
       if (inserted.length === 0) {
         // Lost a race for the key: to another message, or to a concurrent import of this one.
         const [holder] = await db.select({ messageId: chatAttachment.messageId }).from(chatAttachment).where(eq(chatAttachment.storageKey, entry.path))
@@ -181,6 +193,10 @@ async function importBatch (deps: BackfillDeps, options: BackfillOptions, summar
       }
       summary.imported++
       options.onMapping?.({ legacyId: entry.legacyId ?? null, id, messageId: message.id, dialogId: message.dialogId, storageKey: entry.path })
+      // Not a failed import: without previews now, they are made on the first request.
+      await deps.images?.previews?.generateAll(inserted[0]!).catch((err: unknown) => {
+        options.onReport?.({ messageId: message.id, reason: 'previews_pending', ...where, detail: err instanceof Error ? err.message : String(err) })
+      })
     } catch (err) {
       if (err instanceof InfectedError) return skip(message, 'infected', { ...where, detail: err.message })
       skip(message, 'failed', { ...where, detail: err instanceof Error ? err.message : String(err) })
@@ -193,11 +209,12 @@ async function importBatch (deps: BackfillDeps, options: BackfillOptions, summar
  * with a scanner, the same bytes are scanned on the way (InfectedError, or
  * ScannerUnavailableError when no verdict could be had).
  */
-async function fingerprint (storage: ObjectStorage, key: string, declaredType: string | undefined, scanner?: Scanner): Promise<{ contentType: string, sha256: string, size: number }> {
+async function fingerprint (storage: ObjectStorage, key: string, declaredType: string | undefined, scanner?: Scanner): Promise<{ contentType: string, sha256: string, size: number, image: ImageProbe | undefined | null }> {
   const { body: source } = await storage.get(key)
   const { head, body } = await peek(source, SNIFF_BYTES)
   const contentType = head.length === 0 ? 'application/octet-stream' : await detectContentType(head, declaredType)
-  const meter = new UploadMeter(Number.MAX_SAFE_INTEGER)
+  const format = imageFormatOf(contentType)
+  const meter = new UploadMeter(Number.MAX_SAFE_INTEGER, { keepHead: format ? PROBE_BYTES : 0 })
   const sink = new Writable({ write: (_chunk, _encoding, done) => done() })
   if (scanner) {
     const metered = body.pipe(meter)
@@ -206,5 +223,5 @@ async function fingerprint (storage: ObjectStorage, key: string, declaredType: s
   } else {
     await pipeline(body, meter, sink)
   }
-  return { contentType, sha256: meter.sha256(), size: meter.bytes }
+  return { contentType, sha256: meter.sha256(), size: meter.bytes, image: format ? probeImage(meter.head()) : null }
 }

@@ -8,6 +8,11 @@ export function attachmentUrl (dialogId: string, id: string): string {
   return `${PUBLIC_PREFIX}/attachments/${dialogId}/${id}`
 }
 
+/** Browser URL of one preview size of an image attachment. */
+export function previewUrl (dialogId: string, id: string, size: number): string {
+  return `${attachmentUrl(dialogId, id)}/preview/${size}`
+}
+
 export function isPublicPath (path: string): boolean {
   return path.startsWith(`${PUBLIC_PREFIX}/`)
 }

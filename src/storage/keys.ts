@@ -12,3 +12,19 @@ export function attachmentKey (prefix: string, dialogId: string, attachmentId: s
 export function dialogPrefix (prefix: string, dialogId: string): string {
   return `${prefix}${dialogId}/`
 }
+
+// A preview lives next to its original: "<original key>.preview-<size>.<ext>".
+// Derived from the original's key (imported legacy keys included), so the
+// objects of one attachment share a prefix (dialog erasure lists it) and the
+// orphan sweep, which lists S3_KEY_PREFIX, checks them against
+// attachment_preview like originals against chat_attachment.
+const EXTENSIONS: Readonly<Record<string, string>> = { webp: 'webp', jpeg: 'jpg', png: 'png' }
+
+export function previewKey (originalKey: string, size: number, format: 'webp' | 'jpeg' | 'png'): string {
+  return `${originalKey}.preview-${size}.${EXTENSIONS[format]!}`
+}
+
+/** The file extension a preview of this format is served with. */
+export function previewExtension (format: string): string {
+  return EXTENSIONS[format] ?? format
+}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { pipeline } from 'node:stream'
 import type { Readable } from 'node:stream'
 import { EmptyFileError, TypeNotAllowedError } from '../errors.js'
+import { imageFormatOf, PROBE_BYTES, probeImage, type ImageProbe } from '../images/index.js'
 import type { Scanner } from '../scan/scanner.js'
 import { teeToScanner } from '../scan/tee.js'
 import { attachmentKey } from '../storage/keys.js'
@@ -29,6 +30,11 @@ export interface StagedObject {
   size: number
   sha256: string
   etag: string
+  /**
+   * For a raster image type: what its header says (undefined when it gives
+   * no size; the file is stored all the same). Null for anything else.
+   */
+  image: ImageProbe | undefined | null
 }
 
 /**
@@ -64,7 +70,8 @@ export async function stageObject (options: StageOptions, input: {
 
   const id = randomUUID()
   const key = attachmentKey(options.keyPrefix, input.dialogId, id)
-  const meter = new UploadMeter(options.maxBytes)
+  const format = imageFormatOf(contentType)
+  const meter = new UploadMeter(options.maxBytes, { keepHead: format ? PROBE_BYTES : 0 })
   const stripper = options.stripLocation ? createLocationStripper(contentType) : undefined
   // Errors reach storage.put through the stream it reads, which rethrows them.
   if (stripper) pipeline(body, stripper, meter, () => {})
@@ -79,7 +86,9 @@ export async function stageObject (options: StageOptions, input: {
     throw err
   }
   const sha256 = meter.sha256()
-  return { id, key, contentType, size: meter.bytes, sha256, etag: strongEtag(sha256) }
+  // The header of the stored bytes, read on the way: no decode, no second pass.
+  const image = format ? probeImage(meter.head()) : null
+  return { id, key, contentType, size: meter.bytes, sha256, etag: strongEtag(sha256), image }
 }
 
 /** RFC 9110 §8.8.3: a strong validator that changes exactly when the bytes do. */

@@ -88,6 +88,20 @@ t.test('a linked PNG renders in an <img> with the cookie, and a second load is a
   t.equal(second[1]?.ifNoneMatch, png.etag, 'with the ETag of the first answer')
 })
 
+t.test('a preview renders in an <img>: Chromium asks, gets WebP, decodes it at the preview size', async (t) => {
+  const photo = await upload(encodePng(640, 400), 'wide.png', 'image/png')
+  await linkToMessage([photo.id])
+  const path = `${photo.url}/preview/320`
+  const page = await newPage(t, { cookie: token({ sub: ownerId }) })
+  const answer = page.waitForResponse((response) => response.url().startsWith(`${service}${path}`))
+  files.set('/preview.html', { type: 'text/html', body: `<!doctype html><img id="p" src="${service}${path}">` })
+  await page.goto(`${pages}/preview.html`)
+  t.same(await imageSize(page, '#p'), { width: 320, height: 200 }, 'rendered, fitted in 320 x 320')
+  const response = await answer
+  t.equal(response.status(), 200)
+  t.equal((await response.allHeaders())['content-type'], 'image/webp', 'Chromium admits WebP')
+})
+
 t.test('opened directly, the PNG is displayed despite the sandbox CSP', async (t) => {
   const page = await newPage(t, { cookie: token({ sub: ownerId }) })
   const response = await page.goto(pngUrl)

@@ -3,13 +3,11 @@
 // exiftool), sRGB, alpha kept, animation kept, the size box respected, and
 // bombs, truncated and oversized files refused without a crash.
 import { PassThrough, Readable } from 'node:stream'
-import { crc32, deflateSync } from 'node:zlib'
 import sharp from 'sharp'
 import t, { type Test } from 'tap'
 import { createImageEngine, type ImageEngineOptions } from '../../src/images/engine.js'
 import type { GenerateOutcome, Preview } from '../../src/images/generate.js'
-import { encodePng } from '../support/png.js'
-import { BLUE, exiftoolRead, exiftoolWrite, GREEN, markerColours, markerPixels, near, RED, tempDir } from '../support/images.js'
+import { BLUE, bombPng, exiftoolRead, exiftoolWrite, GREEN, markerColours, markerPixels, near, RED, tempDir } from '../support/images.js'
 
 t.setTimeout(300_000)
 
@@ -190,16 +188,6 @@ t.test('the 320 preview of a 12 MP photo is at most 320 px on its long edge', as
   t.ok(Buffer.from(outcome.placeholder!, 'base64').length <= 25, 'of ThumbHash size')
 })
 
-/** A PNG whose header declares width x height; the pixel data is a tiny, wrong IDAT. */
-function bombPng (width: number, height: number): Buffer {
-  const png = encodePng(1, 1)
-  png.writeUInt32BE(width, 16)
-  png.writeUInt32BE(height, 20)
-  // Recompute the IHDR CRC so the header itself is valid.
-  png.writeUInt32BE(crc32(png.subarray(12, 29)), 29)
-  return Buffer.concat([png.subarray(0, 33), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))])
-}
-
 t.test('a decompression bomb is refused from its header: none/too_many_pixels, nothing decoded', async (t) => {
   const engine = engineFor(t)
   const bomb = bombPng(50_000, 50_000)
@@ -234,12 +222,3 @@ t.test('a truncated JPEG fails as undecodable, without a crash; an empty or fore
     { state: 'none', reason: 'too_large' }, 'more bytes than maxInputBytes')
   ready(t, await engine.generate({ source: Readable.from([whole]), contentType: 'image/jpeg', variants }))
 })
-
-function chunk (type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4)
-  length.writeUInt32BE(data.length)
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
-  const crc = Buffer.alloc(4)
-  crc.writeUInt32BE(crc32(body))
-  return Buffer.concat([length, body, crc])
-}

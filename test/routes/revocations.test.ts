@@ -1,7 +1,8 @@
 // Revocation across two instances: tokens of a dialog issued before a time
 // are refused (the common 404) on the instance that recorded it at once and
 // on the other as soon as it has read the list, also tokens it had already
-// verified and cached; a list that cannot be refreshed fails closed (503).
+// verified and cached; a stale list is read again before it answers, and
+// one that cannot be read fails closed (503).
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createSigner } from 'fast-jwt'
 import t from 'tap'
@@ -63,19 +64,43 @@ t.test('with sub: the owner\'s older tokens are refused; another dialog is untou
   t.equal((await b.app.inject({ url: `/v1/attachments/${otherDialog}/${other.id}`, headers: { authorization: `Bearer ${ownerOld}` } })).statusCode, 200, 'the revocation is per dialog')
 })
 
-t.test('a list that cannot be refreshed fails closed: 503, not served (forced: polling stopped)', async (t) => {
-  // No timer refreshes: the test refreshes, then lets the list go stale.
-  const { app } = await build(t, ctx, { REVOCATION_POLL_MS: '10000', REVOCATION_MAX_STALENESS_MS: '5000' })
+t.test('a stale list is read again before it answers: a late timer never serves old knowledge, nor refuses', async (t) => {
+  // No timer refreshes (polling stopped): the list goes stale on purpose.
+  const { app } = await build(t, ctx, { REVOCATION_POLL_MS: '10000', REVOCATION_MAX_STALENESS_MS: '100' })
+  app.revocations.close()
+  const dialog = id('d')
+  const staleFile = await attach(app, dialog, 'stale', { ownerId })
+  const staleUrl = `/v1/attachments/${dialog}/${staleFile.id}`
+  const link = token({ dlg: dialog, iat: now() - 60 })
+  await app.revocations.refresh()
+  t.equal((await app.inject({ url: `${staleUrl}?token=${link}` })).statusCode, 200, 'fresh: served')
+  // Written by another instance (straight into the table): this one can
+  // only know it by reading the list again.
+  await ctx.sql`INSERT INTO token_revocation (dialog_id, issued_before) VALUES (${dialog}, now())`
+  await sleep(150) // older than REVOCATION_MAX_STALENESS_MS
+  t.equal((await app.inject({ url: `${staleUrl}?token=${link}` })).statusCode, 404, 'stale: read again, and the new revocation refuses')
+  const newer = token({ dlg: dialog, iat: now() + 5 })
+  await sleep(150)
+  t.equal((await app.inject({ url: `${staleUrl}?token=${newer}` })).statusCode, 200, 'stale but readable: a newer token is served, not refused with 503')
+})
+
+t.test('a list that cannot be read fails closed: 503, not served (forced: the table renamed away)', async (t) => {
+  const { app } = await build(t, ctx, { REVOCATION_POLL_MS: '10000', REVOCATION_MAX_STALENESS_MS: '100' })
   app.revocations.close()
   const link = token({ dlg: dialogId, iat: now() + 5 })
   await app.revocations.refresh()
   t.equal((await app.inject({ url: `${url}?token=${link}` })).statusCode, 200, 'fresh: served')
-  await sleep(5_100)
+  await ctx.sql`ALTER TABLE token_revocation RENAME TO token_revocation_away`
+  t.teardown(() => ctx.sql`ALTER TABLE IF EXISTS token_revocation_away RENAME TO token_revocation`)
+  await sleep(150)
   const res = await app.inject({ url: `${url}?token=${link}` })
-  t.equal(res.statusCode, 503, 'stale: refused with 503')
+  t.equal(res.statusCode, 503, 'stale and unreadable: refused with 503')
   t.equal(res.headers['retry-after'], '5')
+  t.match(JSON.parse(res.body), { code: 'ATT_UNAVAILABLE' })
   const agent = await app.inject({ url, headers: { authorization: `Bearer ${token({ sub: 'agent', scope: 'attachments:read:any' })}` } })
   t.equal(agent.statusCode, 200, 'readers no revocation can refuse are still served')
+  await ctx.sql`ALTER TABLE token_revocation_away RENAME TO token_revocation`
+  t.equal((await app.inject({ url: `${url}?token=${link}` })).statusCode, 200, 'readable again: served')
 })
 
 t.test('the body is validated', async (t) => {

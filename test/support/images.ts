@@ -6,7 +6,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { crc32, deflateSync } from 'node:zlib'
 import sharp from 'sharp'
+import { encodePng } from './png.js'
 
 const run = promisify(execFile)
 
@@ -104,4 +106,23 @@ export async function heifEnc (dir: string, raw: Buffer, width: number, height: 
   // ultrafast: a 12 MP encode takes seconds instead of half a minute.
   await run('heif-enc', ['-q', '60', '-p', 'preset=ultrafast', '-o', heic, png])
   return readFile(heic)
+}
+
+/** A PNG whose header declares width x height; the pixel data is a tiny, wrong IDAT. */
+export function bombPng (width: number, height: number): Buffer {
+  const png = encodePng(1, 1)
+  png.writeUInt32BE(width, 16)
+  png.writeUInt32BE(height, 20)
+  // Recompute the IHDR CRC so the header itself is valid.
+  png.writeUInt32BE(crc32(png.subarray(12, 29)), 29)
+  return Buffer.concat([png.subarray(0, 33), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))])
+}
+
+function chunk (type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4)
+  length.writeUInt32BE(data.length)
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
+  const crc = Buffer.alloc(4)
+  crc.writeUInt32BE(crc32(body))
+  return Buffer.concat([length, body, crc])
 }

@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { previewSizes } from '../../config.js'
 import { LinkRequest, MessageAttachments, toAttachmentDto } from '../../schemas/attachment.js'
 import { DialogParams, errorResponses, ref } from '../../schemas/common.js'
 
 const linkRoutes: FastifyPluginAsyncTypebox = async function linkRoutes (app) {
+  const dto = { previewSizes: previewSizes(app.config) }
   app.post('/dialogs/:dialogId/attachments/link', {
     schema: {
       operationId: 'linkAttachments',
@@ -15,7 +17,7 @@ const linkRoutes: FastifyPluginAsyncTypebox = async function linkRoutes (app) {
   }, async (request) => {
     const { messageId, attachmentIds } = request.body
     const rows = await app.attachments.link(request.params.dialogId, messageId, attachmentIds)
-    return { messageId, attachments: rows.map(toAttachmentDto) }
+    return { messageId, attachments: rows.map((row) => toAttachmentDto(row, dto)) }
   })
 }
 

@@ -1,10 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { previewSizes } from '../../config.js'
 import { Type } from 'typebox'
 import { NotFoundError } from '../../errors.js'
 import { Attachment, MessageAttachments, toAttachmentDto } from '../../schemas/attachment.js'
 import { AttachmentParams, DialogParams, errorResponses, ExternalId, ref } from '../../schemas/common.js'
 
 const readRoutes: FastifyPluginAsyncTypebox = async function readRoutes (app) {
+  const dto = { previewSizes: previewSizes(app.config) }
   app.get('/dialogs/:dialogId/attachments/:attachmentId', {
     schema: {
       operationId: 'getAttachment',
@@ -17,7 +19,7 @@ const readRoutes: FastifyPluginAsyncTypebox = async function readRoutes (app) {
     const { dialogId, attachmentId } = request.params
     const row = await app.attachments.findInDialog(dialogId, attachmentId)
     if (!row) throw new NotFoundError('Attachment not found in this dialog')
-    return toAttachmentDto(row)
+    return toAttachmentDto(row, dto)
   })
 
   app.get('/dialogs/:dialogId/attachments', {
@@ -32,7 +34,7 @@ const readRoutes: FastifyPluginAsyncTypebox = async function readRoutes (app) {
   }, async (request) => {
     const { messageId } = request.query
     const rows = await app.attachments.listByMessage(request.params.dialogId, messageId)
-    return { messageId, attachments: rows.map(toAttachmentDto) }
+    return { messageId, attachments: rows.map((row) => toAttachmentDto(row, dto)) }
   })
 }
 

@@ -2,7 +2,7 @@ import fastifyMultipart, { type Multipart } from '@fastify/multipart'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { allowedTypes } from '../../config.js'
+import { allowedTypes, previewSizes } from '../../config.js'
 import type { AttachmentRow } from '../../db/schema.js'
 import { BadUploadError, BusyError, FileTooLargeError, NotMultipartError } from '../../errors.js'
 import { documentedAs } from '../../plugins/openapi.js'
@@ -71,7 +71,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async function uploadRoutes (app
     // A large file may take minutes on a slow link: judged by its progress.
     app.bodyDeadline.expectSlowBody(request.raw)
     const row = await receiveUpload(request, request.params.dialogId, request.query)
-    return reply.code(201).send(toAttachmentDto(row))
+    return reply.code(201).send(toAttachmentDto(row, { previewSizes: previewSizes(app.config) }))
   })
 
   /**
@@ -96,7 +96,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async function uploadRoutes (app
       resolveIds(fields, query)
       const file = part.file
       try {
-        return await stageAttachment({ attachments: app.attachments, stage, log: request.log }, {
+        return await stageAttachment({ attachments: app.attachments, stage, log: request.log, maxImagePixels: app.config.IMAGE_MAX_PIXELS, previews: app.previews }, {
           dialogId,
           file,
           fileName: sanitizeFileName(part.filename),

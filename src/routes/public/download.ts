@@ -5,25 +5,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import {
-  attachmentNotFound, BusyError, invalidToken, missingToken, PreconditionFailedError, RangeNotSatisfiableError, TooManyDownloadsError
-} from '../../errors.js'
-import { documentedAs, SECURITY } from '../../plugins/openapi.js'
-import { ErrorResponse, ID_REGEX, ref } from '../../schemas/common.js'
-import { evaluatePreconditions, httpDate, ifRangeMatches } from '../../http/conditional.js'
 import { contentDisposition } from '../../http/content-disposition.js'
-import { parseRange, type RangeResult } from '../../http/range.js'
 import { isInlineType, servedContentType } from '../../http/served-type.js'
-import { ObjectNotFoundError } from '../../storage/storage.js'
-import { accessOf, auditStream } from './audit-access.js'
-import { rateLimitSubject, readAccess } from './viewer.js'
+import { documentedAs, SECURITY } from '../../plugins/openapi.js'
+import { ErrorResponse, ref } from '../../schemas/common.js'
+import { findReadable, sendEntity } from './deliver.js'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const NIL_UUID = '00000000-0000-0000-0000-000000000000'
-const FULL: RangeResult = { kind: 'full' }
 // Opened directly, a browser renders an image inside a generated document;
 // it may load the image itself and style it, nothing else, and still no script.
-const INLINE_IMAGE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+export const INLINE_IMAGE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 
 const Params = Type.Object({ dialogId: Type.String(), attachmentId: Type.String() })
 // Not validated beyond this: a repeated ?token= is an unacceptable token
@@ -36,7 +26,7 @@ const Query = Type.Object({
 // For the document only: the body is streamed, never serialised.
 const bytes = (description: string) => ({ description, content: { '*/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } })
 const failure = (description: string) => ref(ErrorResponse, { description })
-const DOWNLOAD_RESPONSES = {
+export const DOWNLOAD_RESPONSES = {
   200: bytes('The bytes, with the detected type; inline for safe images, else as an attachment'),
   206: bytes('The requested range'),
   304: Type.Null({ description: 'Not modified (If-None-Match / If-Modified-Since)' }),
@@ -48,14 +38,8 @@ const DOWNLOAD_RESPONSES = {
   503: failure('Busy or a dependency is failing (ATT_BUSY, ATT_UNAVAILABLE)')
 }
 
-class ClientGoneError extends Error {
-  readonly statusCode = 499
-  readonly code = 'ATT_CLIENT_GONE'
-}
-
 const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes (app) {
-  const config = app.config
-  const cacheControl = `private, ${config.ATTACHMENT_CACHE_CONTROL}`
+  const cacheControl = `private, ${app.config.ATTACHMENT_CACHE_CONTROL}`
   const schema = {
     operationId: 'downloadAttachment',
     tags: ['public'],
@@ -70,100 +54,22 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
   app.head('/attachments/:dialogId/:attachmentId', { schema: { ...schema, hide: true } }, (request, reply) => deliver(request, reply, true))
 
   async function deliver (request: FastifyRequest, reply: FastifyReply, head: boolean) {
-    const viewer = request.viewer
-    const claims = viewer?.claims
-    if (!claims) throw viewer?.presented ? invalidToken(viewer.refusal) : missingToken()
-
-    // Malformed ids run the same lookup as unknown ones, so no 404 answers
-    // faster than another.
-    const { dialogId, attachmentId } = request.params as { dialogId: string, attachmentId: string }
-    const wellFormed = ID_REGEX.test(dialogId) && UUID.test(attachmentId)
-    const row = await app.attachments.findById(wellFormed ? attachmentId : NIL_UUID)
-    if (!wellFormed) throw attachmentNotFound('malformed_id')
-    if (!row) throw attachmentNotFound('unknown_id')
-    if (row.dialogId !== dialogId) throw attachmentNotFound('wrong_dialog')
-    const access = readAccess(claims, row)
-    if ('denied' in access) throw attachmentNotFound(access.denied)
-    if (app.revocations.revoked(claims, row.dialogId, row.ownerId)) throw attachmentNotFound('revoked')
-    if (row.status === 'DELETING') throw attachmentNotFound('being_deleted')
-
-    const validators = { etag: row.etag, lastModified: row.lastModified }
-    const cacheHeaders = { 'cache-control': cacheControl, etag: row.etag, 'last-modified': httpDate(row.lastModified) }
-    const precondition = evaluatePreconditions(request.headers, validators)
-    if (precondition === 'not-modified') {
-      app.audit?.revalidated(accessOf(request, row, access.granted, 'original'))
-      return reply.code(304).headers(cacheHeaders).send()
-    }
-    if (precondition === 'failed') throw new PreconditionFailedError()
-
-    // RFC 9110 §14.2: Range is defined for GET only; If-Range with a stale
-    // validator means "send it all".
-    const size = row.sizeBytes
-    const ifRange = request.headers['if-range']
-    const rangeApplies = !head && (ifRange === undefined || (typeof ifRange === 'string' && ifRangeMatches(ifRange, validators)))
-    const range = rangeApplies ? parseRange(request.headers.range, size) : FULL
-    if (range.kind === 'unsatisfiable') {
-      reply.header('content-range', `bytes */${size}`)
-      throw new RangeNotSatisfiableError()
-    }
-    const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, size - 1]
-    const length = Math.max(0, end - start + 1)
+    const readable = await findReadable(app, request)
+    const { row } = readable
     const inline = isInlineType(row.contentType) && !isDownloadRequested((request.query as { download?: unknown }).download)
-    const headers: Record<string, string> = {
-      ...cacheHeaders,
-      'content-type': servedContentType(row.contentType),
-      'content-disposition': contentDisposition(inline ? 'inline' : 'attachment', row.fileName),
-      'accept-ranges': 'bytes',
-      'content-length': String(length),
-      ...(inline ? { 'content-security-policy': INLINE_IMAGE_CSP } : {}),
-      ...(range.kind === 'partial' ? { 'content-range': `bytes ${start}-${end}/${size}` } : {})
-    }
-    const status = range.kind === 'partial' ? 206 : 200
-    if (head || length === 0) {
-      if (!head) app.audit?.record(accessOf(request, row, access.granted, 'original'), status, 0)
-      return reply.code(status).headers(headers).send(head ? undefined : '')
-    }
-
-    // Bounded: streams per viewer (429) and per instance (503). The slot is
-    // held until the response is finished or the connection is gone.
-    const release = app.slots.downloads.acquire(rateLimitSubject(viewer) ?? `ip:${request.ip}`)
-    if (release === 'key') throw Object.assign(new TooManyDownloadsError(config.DOWNLOAD_MAX_CONCURRENT_PER_USER), { headers: { 'retry-after': '1' } })
-    if (release === 'total') throw new BusyError('Too many downloads in progress')
-
-    // A client that hangs up aborts the S3 request; once streaming, Fastify
-    // destroys the body itself, which releases the S3 socket. A client that
-    // stops reading is cut after DOWNLOAD_STALL_MS without progress on its
-    // socket, which releases the S3 socket too.
-    const controller = new AbortController()
-    if (reply.raw.destroyed) {
-      release()
-      throw new ClientGoneError('client closed the request')
-    }
-    reply.raw.once('close', () => {
-      release()
-      if (!reply.raw.writableFinished) controller.abort()
-    })
-    reply.raw.setTimeout(config.DOWNLOAD_STALL_MS, () => {
-      request.log.info({ stallMs: config.DOWNLOAD_STALL_MS }, 'download stalled: the client read nothing, connection closed')
-      reply.raw.destroy()
-    })
-    let object
-    try {
-      object = await app.storage.get(row.storageKey, { ...(range.kind === 'partial' ? { range: { start, end } } : {}), signal: controller.signal })
-    } catch (err) {
-      if (controller.signal.aborted) throw new ClientGoneError('client closed the request')
-      if (err instanceof ObjectNotFoundError) {
-        request.log.error({ attachmentId: row.id, key: row.storageKey }, 'the object of an existing attachment is missing')
-        throw attachmentNotFound('object_missing')
+    return sendEntity(app, request, reply, head, readable, {
+      key: row.storageKey,
+      size: row.sizeBytes,
+      etag: row.etag,
+      lastModified: row.lastModified,
+      variant: 'original',
+      cacheHeaders: { 'cache-control': cacheControl },
+      headers: {
+        'content-type': servedContentType(row.contentType),
+        'content-disposition': contentDisposition(inline ? 'inline' : 'attachment', row.fileName),
+        ...(inline ? { 'content-security-policy': INLINE_IMAGE_CSP } : {})
       }
-      throw err
-    }
-    if (object.contentLength !== length) {
-      object.body.destroy()
-      throw new Error(`storage sent ${object.contentLength} bytes for ${row.storageKey}, expected ${length}`)
-    }
-    if (app.audit) auditStream(app.audit, accessOf(request, row, access.granted, 'original'), reply, status, object.body)
-    return reply.code(status).headers(headers).send(object.body)
+    })
   }
 }
 

@@ -6,6 +6,7 @@ import { errorBody } from '../../plugins/errors.js'
 import rateLimitPlugin from '../../plugins/rate-limit.js'
 import { attachmentNotFound } from '../../errors.js'
 import downloadRoutes from './download.js'
+import previewRoutes from './preview.js'
 import { identify, rateLimitSubject, type Viewer } from './viewer.js'
 
 declare module 'fastify' {
@@ -43,6 +44,7 @@ const publicRoutes: FastifyPluginAsyncTypebox = async function publicRoutes (app
   })
 
   await app.register(downloadRoutes)
+  await app.register(previewRoutes)
 }
 
 export default publicRoutes

@@ -1,0 +1,147 @@
+// The steps every browser read shares (the original and its previews):
+// who may read which row (401, one indistinguishable 404), then the bytes
+// of one stored object: preconditions (304/412) and range (206/416) from the
+// row, HEAD without S3, bounded streams, and the read audit.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { GrantedBy } from '../../audit/recorder.js'
+import type { AttachmentRow } from '../../db/schema.js'
+import {
+  attachmentNotFound, BusyError, invalidToken, missingToken, PreconditionFailedError, RangeNotSatisfiableError, TooManyDownloadsError
+} from '../../errors.js'
+import { evaluatePreconditions, httpDate, ifRangeMatches } from '../../http/conditional.js'
+import { parseRange, type RangeResult } from '../../http/range.js'
+import type { TokenClaims } from '../../plugins/auth.js'
+import { ID_REGEX } from '../../schemas/common.js'
+import { ObjectNotFoundError } from '../../storage/storage.js'
+import { accessOf, auditStream } from './audit-access.js'
+import { rateLimitSubject, readAccess } from './viewer.js'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const NIL_UUID = '00000000-0000-0000-0000-000000000000'
+const FULL: RangeResult = { kind: 'full' }
+
+class ClientGoneError extends Error {
+  readonly statusCode = 499
+  readonly code = 'ATT_CLIENT_GONE'
+}
+
+export interface Readable {
+  row: AttachmentRow
+  granted: GrantedBy
+  claims: TokenClaims
+}
+
+/** The row a browser request may read, or the error it gets (401, or the common 404). */
+export async function findReadable (app: FastifyInstance, request: FastifyRequest): Promise<Readable> {
+  const viewer = request.viewer
+  const claims = viewer?.claims
+  if (!claims) throw viewer?.presented ? invalidToken(viewer.refusal) : missingToken()
+
+  // Malformed ids run the same lookup as unknown ones, so no 404 answers
+  // faster than another.
+  const { dialogId, attachmentId } = request.params as { dialogId: string, attachmentId: string }
+  const wellFormed = ID_REGEX.test(dialogId) && UUID.test(attachmentId)
+  const row = await app.attachments.findById(wellFormed ? attachmentId : NIL_UUID)
+  if (!wellFormed) throw attachmentNotFound('malformed_id')
+  if (!row) throw attachmentNotFound('unknown_id')
+  if (row.dialogId !== dialogId) throw attachmentNotFound('wrong_dialog')
+  const access = readAccess(claims, row)
+  if ('denied' in access) throw attachmentNotFound(access.denied)
+  if (await app.revocations.revoked(claims, row.dialogId, row.ownerId)) throw attachmentNotFound('revoked')
+  if (row.status === 'DELETING') throw attachmentNotFound('being_deleted')
+  return { row, granted: access.granted, claims }
+}
+
+/** One stored object as answered: its validators and headers come from a row. */
+export interface Entity {
+  key: string
+  size: number
+  etag: string
+  lastModified: Date
+  /** "original", or "preview:<size>:<format>" (read audit). */
+  variant: string
+  /** Sent with every answer of this entity, 304 included (Cache-Control, Vary). */
+  cacheHeaders: Record<string, string>
+  /** Sent with 200/206 and HEAD: type, disposition, CSP. */
+  headers: Record<string, string>
+}
+
+/** Answers GET or HEAD for one object of a readable row. */
+export async function sendEntity (app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, head: boolean, readable: Readable, entity: Entity) {
+  const { row, granted } = readable
+  const config = app.config
+  const validators = { etag: entity.etag, lastModified: entity.lastModified }
+  const cacheHeaders = { ...entity.cacheHeaders, etag: entity.etag, 'last-modified': httpDate(entity.lastModified) }
+  const precondition = evaluatePreconditions(request.headers, validators)
+  if (precondition === 'not-modified') {
+    app.audit?.revalidated(accessOf(request, row, granted, entity.variant))
+    return reply.code(304).headers(cacheHeaders).send()
+  }
+  if (precondition === 'failed') throw new PreconditionFailedError()
+
+  // RFC 9110 §14.2: Range is defined for GET only; If-Range with a stale
+  // validator means "send it all".
+  const size = entity.size
+  const ifRange = request.headers['if-range']
+  const rangeApplies = !head && (ifRange === undefined || (typeof ifRange === 'string' && ifRangeMatches(ifRange, validators)))
+  const range = rangeApplies ? parseRange(request.headers.range, size) : FULL
+  if (range.kind === 'unsatisfiable') {
+    reply.header('content-range', `bytes */${size}`)
+    throw new RangeNotSatisfiableError()
+  }
+  const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, size - 1]
+  const length = Math.max(0, end - start + 1)
+  const headers: Record<string, string> = {
+    ...cacheHeaders,
+    ...entity.headers,
+    'accept-ranges': 'bytes',
+    'content-length': String(length),
+    ...(range.kind === 'partial' ? { 'content-range': `bytes ${start}-${end}/${size}` } : {})
+  }
+  const status = range.kind === 'partial' ? 206 : 200
+  if (head || length === 0) {
+    if (!head) app.audit?.record(accessOf(request, row, granted, entity.variant), status, 0)
+    return reply.code(status).headers(headers).send(head ? undefined : '')
+  }
+
+  // Bounded: streams per viewer (429) and per instance (503). The slot is
+  // held until the response is finished or the connection is gone.
+  const release = app.slots.downloads.acquire(rateLimitSubject(request.viewer) ?? `ip:${request.ip}`)
+  if (release === 'key') throw Object.assign(new TooManyDownloadsError(config.DOWNLOAD_MAX_CONCURRENT_PER_USER), { headers: { 'retry-after': '1' } })
+  if (release === 'total') throw new BusyError('Too many downloads in progress')
+
+  // A client that hangs up aborts the S3 request; once streaming, Fastify
+  // destroys the body itself, which releases the S3 socket. A client that
+  // stops reading is cut after DOWNLOAD_STALL_MS without progress on its
+  // socket, which releases the S3 socket too.
+  const controller = new AbortController()
+  if (reply.raw.destroyed) {
+    release()
+    throw new ClientGoneError('client closed the request')
+  }
+  reply.raw.once('close', () => {
+    release()
+    if (!reply.raw.writableFinished) controller.abort()
+  })
+  reply.raw.setTimeout(config.DOWNLOAD_STALL_MS, () => {
+    request.log.info({ stallMs: config.DOWNLOAD_STALL_MS }, 'download stalled: the client read nothing, connection closed')
+    reply.raw.destroy()
+  })
+  let object
+  try {
+    object = await app.storage.get(entity.key, { ...(range.kind === 'partial' ? { range: { start, end } } : {}), signal: controller.signal })
+  } catch (err) {
+    if (controller.signal.aborted) throw new ClientGoneError('client closed the request')
+    if (err instanceof ObjectNotFoundError) {
+      request.log.error({ attachmentId: row.id, key: entity.key }, 'the object of an existing attachment is missing')
+      throw attachmentNotFound('object_missing')
+    }
+    throw err
+  }
+  if (object.contentLength !== length) {
+    object.body.destroy()
+    throw new Error(`storage sent ${object.contentLength} bytes for ${entity.key}, expected ${length}`)
+  }
+  if (app.audit) auditStream(app.audit, accessOf(request, row, granted, entity.variant), reply, status, object.body)
+  return reply.code(status).headers(headers).send(object.body)
+}
