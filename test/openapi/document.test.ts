@@ -40,7 +40,7 @@ t.test('every operation has a unique operationId', async (t) => {
   t.ok(ids.every(Boolean), 'all named')
   t.equal(new Set(ids).size, ids.length, 'no two alike')
   t.same(ids.sort(), [
-    'deleteAttachment', 'deleteDialogAttachments', 'downloadAttachment', 'getAccessLog', 'getAttachment', 'getLiveness',
+    'deleteAttachment', 'deleteDialogAttachments', 'downloadAttachment', 'downloadPreview', 'getAccessLog', 'getAttachment', 'getLiveness',
     'getReadiness', 'linkAttachments', 'listMessageAttachments', 'revokeTokens', 'uploadStage'
   ])
 })
