@@ -17,6 +17,8 @@ export type MessageAttachments = components['schemas']['MessageAttachments']
 type LinkRequest = components['schemas']['LinkRequest']
 type DialogErased = components['schemas']['DialogErased']
 type UploadQuery = NonNullable<operations['uploadStage']['parameters']['query']>
+// The form's file part, named as the document names it (UploadForm).
+const FILE_FIELD = 'file' satisfies keyof components['schemas']['UploadForm']
 
 /** The service's default QUERY_TOKEN_MAX_TTL_SECONDS. */
 export const DEFAULT_LINK_MAX_TTL_SECONDS = 600
@@ -77,7 +79,7 @@ export class AttachmentsClient {
   async uploadStage (dialogId: string, file: FileSource, options: UploadOptions): Promise<Attachment> {
     const part = await openFile(file, options.fileName, options.contentType)
     const query: UploadQuery = { ownerId: options.ownerId, ...(options.uploadedBy === undefined ? {} : { uploadedBy: options.uploadedBy }) }
-    const { body, contentType, length, close } = multipartBody([], part)
+    const { body, contentType, length, close } = multipartBody([], part, FILE_FIELD)
     const url = this.#url(`dialogs/${segment(dialogId)}/attachments`, query)
     const headers: Record<string, string> = { 'content-type': contentType, ...(length === undefined ? {} : { 'content-length': String(length) }) }
     try {

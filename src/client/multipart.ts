@@ -18,21 +18,30 @@ export interface FilePart {
   chunks: AsyncIterable<Uint8Array>
   /** Known for a path: the body then has a Content-Length the service judges before reading. */
   size?: number
+  /** Stops the source at once, even while a read is pending (a stalled stream). */
+  stop: () => void
 }
 
-/** Opens a file source; a path is opened lazily, on the first read. */
+/** Opens a file source, to be read once; stop() destroys or cancels it. */
 export async function openFile (source: FileSource, fileName: string | undefined, contentType: string | undefined): Promise<FilePart> {
   const type = contentType ?? 'application/octet-stream'
   if (typeof source === 'string') {
     const { size } = await stat(source)
-    return { fileName: fileName ?? basename(source), contentType: type, size, chunks: lazyFile(source) }
+    const stream = createReadStream(source)
+    return { fileName: fileName ?? basename(source), contentType: type, size, chunks: stream, stop: () => stream.destroy() }
   }
-  return { fileName: fileName ?? 'file', contentType: type, chunks: source as AsyncIterable<Uint8Array> }
+  const name = fileName ?? 'file'
+  if (isReadable(source)) return { fileName: name, contentType: type, chunks: source, stop: () => source.destroy() }
+  // A reader, rather than the stream's own iterator: cancel() ends a pending read.
+  const reader = source.getReader()
+  async function * chunks (): AsyncGenerator<Uint8Array> {
+    for (let next = await reader.read(); !next.done; next = await reader.read()) yield next.value
+  }
+  return { fileName: name, contentType: type, chunks: chunks(), stop: () => { reader.cancel().catch(() => {}) } }
 }
 
-async function * lazyFile (path: string): AsyncGenerator<Uint8Array> {
-  // for await destroys the stream when the consumer stops early.
-  for await (const chunk of createReadStream(path)) yield chunk as Buffer
+function isReadable (source: FileSource): source is Readable {
+  return typeof (source as Readable).pipe === 'function' && typeof (source as Readable).destroy === 'function'
 }
 
 /** A header parameter value, as browsers escape it (WHATWG HTML "multipart/form-data encoding"). */
@@ -45,7 +54,7 @@ export interface MultipartBody {
   contentType: string
   /** The exact byte length, when the file's size is known. */
   length: number | undefined
-  /** Stops reading the file (and closes it) once the answer is in, however early it came. */
+  /** Stops reading the file (and closes or cancels it) once the call is over, however early or stalled. */
   close: () => void
 }
 
@@ -77,6 +86,9 @@ export function multipartBody (fields: Array<[string, string]>, file: FilePart, 
     body,
     contentType: `multipart/form-data; boundary=${boundary}`,
     length: file.size === undefined ? undefined : head.length + file.size + tail.length,
-    close: () => { iterator.return(undefined).catch(() => {}) }
+    close: () => {
+      file.stop()
+      iterator.return(undefined).catch(() => {})
+    }
   }
 }

@@ -13,6 +13,7 @@ import { AttachmentsClient, ClientError } from '../../src/client/index.js'
 import { build, id, JWT_SECRET, listen, serviceToken, setup } from '../helper.js'
 import { randomChunks } from '../support/http.js'
 import { createTempDir } from '../support/leftovers.js'
+import { waitUntil } from '../support/wait.js'
 import { PNG_1X1 } from '../support/multipart.js'
 
 t.setTimeout(300_000)
@@ -60,6 +61,31 @@ t.test('uploadStage streams a large file from a path, a Node stream and a web st
   }
   const named = await client.uploadStage(dialogId, path, { ownerId: 'owner-1', uploadedBy: 'agent-2' })
   t.match(named, { fileName: 'large.bin', uploadedBy: 'agent-2' }, 'a path names the file; uploadedBy is sent')
+  const accented = await client.uploadStage(dialogId, Readable.from([bytes(4)]), { ownerId: 'owner-1', fileName: 'résumé 2026.bin' })
+  t.equal(accented.fileName, 'résumé 2026.bin', 'a UTF-8 file name arrives as it was given')
+})
+
+t.test('an upload aborted while its source is stalled ends with CLIENT_NETWORK and releases the source', async (t) => {
+  for (const kind of ['node stream', 'web stream'] as const) {
+    // The source gives one chunk, then stalls: its second read never answers.
+    let reads = 0
+    const stalled = new Readable({ read () { if (reads++ === 0) this.push(bytes(5)) } })
+    let cancelled = false
+    const web = new ReadableStream<Uint8Array>({
+      pull: (controller) => {
+        if (reads++ > 0) return new Promise(() => {})
+        controller.enqueue(bytes(5))
+      },
+      cancel: () => { cancelled = true }
+    }, { highWaterMark: 0 })
+    const controller = new AbortController()
+    const upload = client.uploadStage(id('d'), kind === 'node stream' ? stalled : web, { ownerId: 'owner-1', signal: controller.signal })
+    await waitUntil(() => reads >= 2, `${kind}: the first chunk was taken and the next one asked for`)
+    controller.abort()
+    await rejectsWith(t, upload, 0, 'CLIENT_NETWORK', kind)
+    if (kind === 'node stream') t.ok(stalled.destroyed, 'the Node stream is destroyed')
+    else t.ok(cancelled, 'the web stream is cancelled')
+  }
 })
 
 t.test('link, get, list, delete, deleteDialog', async (t) => {
