@@ -34,8 +34,12 @@ const knobs: Knobs = {
   slowMBps: knob('BENCH_SLOW_MBPS', 1.5),
   uploadRounds: Math.round(knob('BENCH_UPLOAD_ROUNDS', 3)),
   logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
-  skipBuild: process.env.BENCH_SKIP_BUILD === '1'
+  skipBuild: process.env.BENCH_SKIP_BUILD === '1',
+  ...(process.env.BENCH_CPU_PROF_DIR ? { cpuProfileDir: process.env.BENCH_CPU_PROF_DIR } : {})
 }
+// BENCH_ROWS: only the rows whose path contains one of these (comma-separated), e.g. "304,20 KiB".
+const rowFilter = (process.env.BENCH_ROWS ?? '').split(',').map((part) => part.trim().toLowerCase()).filter(Boolean)
+const selectedRows = ROWS.filter((row) => rowFilter.length === 0 || rowFilter.some((part) => row.path.toLowerCase().includes(part)))
 const urls = {
   database: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -60,7 +64,7 @@ async function main (cleanup: Cleanup): Promise<Report> {
   // Rate-limit keys expire with their window, so they are counted after every row.
   const rows: RowResult[] = []
   let redisRateLimitKeys = 0
-  for (const row of ROWS) {
+  for (const row of selectedRows) {
     note(`row: ${row.path}`)
     rows.push(await row.measure(world))
     redisRateLimitKeys = Math.max(redisRateLimitKeys, await world.countRedisKeys())

@@ -90,12 +90,12 @@ export interface RunningService extends Child {
 
 /**
  * `node dist/server.js` on the server core with exactly the given
- * environment, its JSON log appended to `logFile`; resolves once
+ * environment (and `nodeArgs`, e.g. --cpu-prof), its JSON log appended to `logFile`; resolves once
  * /health/ready answers 200.
  */
-export async function startService (env: Record<string, string>, logFile: string, plan: CorePlan, cleanup: Cleanup): Promise<RunningService> {
+export async function startService (env: Record<string, string>, logFile: string, plan: CorePlan, cleanup: Cleanup, nodeArgs: string[] = []): Promise<RunningService> {
   const log = openSync(logFile, 'a')
-  const [command, args] = onCores(plan, 'server', process.execPath, ['dist/server.js'])
+  const [command, args] = onCores(plan, 'server', process.execPath, [...nodeArgs, 'dist/server.js'])
   const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', log, log] })
   closeSync(log)
   cleanup.add('service', () => stopChild(child))

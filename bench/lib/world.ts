@@ -71,6 +71,7 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
     RATE_LIMIT_MAX: '1000000000',
     ATTACHMENT_MAX_BYTES: String(2 * LARGE_BYTES)
   }
+  const nodeArgs = knobs.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${knobs.cpuProfileDir}`] : []
   let current: { settings: string, service: RunningService } | undefined
   const service = async (options: ServiceOptions = {}): Promise<RunningService> => {
     const origin = options.origin ?? 'nginx'
@@ -80,7 +81,7 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
     if (current) await stopChild(current.service.process)
     const extra = Object.entries(options.env ?? {}).map(([name, value]) => `, ${name}=${value}`).join('')
     note(`starting node dist/server.js on port ${port}, S3_ENDPOINT = ${origin}${extra}`)
-    current = { settings, service: await startService(env, logFile, cores, cleanup) }
+    current = { settings, service: await startService(env, logFile, cores, cleanup, nodeArgs) }
     return current.service
   }
 

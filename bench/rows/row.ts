@@ -87,6 +87,8 @@ export interface Knobs {
   uploadRounds: number
   logLevel: string
   skipBuild: boolean
+  /** BENCH_CPU_PROF_DIR: the service runs with --cpu-prof and writes its profiles here when it stops. */
+  cpuProfileDir?: string
 }
 
 export interface BenchContext {

@@ -8,6 +8,10 @@ import { chatAttachment, type AttachmentRow, type NewAttachmentRow } from './sch
 export type AttachmentRepository = ReturnType<typeof createAttachmentRepository>
 
 export function createAttachmentRepository (db: Db) {
+  // The browser read path looks rows up by id on every request: built once
+  // and prepared (named), so neither drizzle nor Postgres parses or plans it
+  // again on a connection that has run it before.
+  const byId = db.select().from(chatAttachment).where(eq(chatAttachment.id, sql.placeholder('id'))).limit(1).prepare('chat_attachment_by_id')
   return {
     async insert (row: NewAttachmentRow): Promise<AttachmentRow> {
       const [inserted] = await db.insert(chatAttachment).values(row).returning()
@@ -16,7 +20,7 @@ export function createAttachmentRepository (db: Db) {
 
     /** Any row, whatever its state or dialog (the browser route tells why it refuses). */
     async findById (id: string): Promise<AttachmentRow | undefined> {
-      const [row] = await db.select().from(chatAttachment).where(eq(chatAttachment.id, id)).limit(1)
+      const [row] = await byId.execute({ id })
       return row
     },
 
