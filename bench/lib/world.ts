@@ -69,6 +69,9 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
     JWT_SECRET: randomBytes(32).toString('hex'),
     // One user: the limiter still runs (and calls Redis) on every request but never throttles.
     RATE_LIMIT_MAX: '1000000000',
+    // One user on every connection: its streams in flight must not hit the
+    // per-user bound (429s would be counted as cheap answers).
+    DOWNLOAD_MAX_CONCURRENT_PER_USER: String(Math.max(16, 2 * knobs.connections)),
     ATTACHMENT_MAX_BYTES: String(2 * LARGE_BYTES)
   }
   const nodeArgs = knobs.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${knobs.cpuProfileDir}`] : []

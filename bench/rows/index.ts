@@ -1,6 +1,7 @@
 // The rows of the goals table, measured and printed in this order. A new row
 // (a feature's path next to its baseline) is one file in this folder and one
 // entry here; see bench/README.md, "Adding a row".
+import { audit } from './audit.js'
 import { largeDownload } from './large-download.js'
 import { memory } from './memory.js'
 import { readyPreview } from './preview.js'
@@ -9,4 +10,4 @@ import type { BenchRow } from './row.js'
 import { smallImage } from './small-image.js'
 import { upload } from './upload.js'
 
-export const ROWS: readonly BenchRow[] = [revalidation, smallImage, readyPreview, largeDownload, memory, upload]
+export const ROWS: readonly BenchRow[] = [revalidation, smallImage, readyPreview, audit, largeDownload, memory, upload]
