@@ -44,9 +44,14 @@ function stop (code: number, message?: string): Promise<void> {
   return stopping
 }
 
+// A terminal's Ctrl-C arrives twice: from the terminal (this process is in
+// its foreground group) and forwarded by npm. So the first two signals ask
+// for one clean stop, and a third (Ctrl-C pressed again) means no more
+// waiting.
+let signals = 0
 function onSignal (): void {
-  // A second signal while stopping: no more waiting.
-  if (stopping) {
+  signals++
+  if (signals >= 3) {
     services.kill()
     process.exit(1)
   }
