@@ -19,6 +19,9 @@ export interface ErrorBody {
  * with a generic message, so no internals leave the process. An unreachable
  * dependency is a retryable 503, not a 500.
  */
+// 503s the service answers by design when one of its bounds is reached.
+const SHED = new Set(['ATT_BUSY', 'ATT_PREVIEW_BUSY', 'ATT_PREVIEW_PENDING'])
+
 export default fp(async function errorsPlugin (app) {
   app.setErrorHandler(function errorHandler (error: FastifyError & WithHeaders & WithReason, request, reply) {
     // Nobody is left to answer: a client that hung up (or was cut for
@@ -29,7 +32,11 @@ export default fp(async function errorsPlugin (app) {
       return reply
     }
     const body = errorBody(error)
-    if (body.statusCode >= 500) {
+    if (SHED.has(body.code)) {
+      // Load shed on purpose (a bound was reached): counted, not a failure,
+      // and a client must not be able to fill the error log with it.
+      request.log.warn({ code: body.code }, 'request shed: a bound was reached')
+    } else if (body.statusCode >= 500) {
       request.log.error({ err: error }, 'request failed')
     } else {
       request.log.info({ code: body.code, message: body.message, ...(error.reason ? { reason: error.reason } : {}) }, 'request rejected')

@@ -56,7 +56,7 @@ async function assertNothingLeft (t: Test, dialogId: string) {
 }
 
 t.test('past UPLOAD_MAX_CONCURRENT uploads in flight: 503 ATT_BUSY with Retry-After, nothing stored', async (t) => {
-  const { app } = await build(t, ctx, { UPLOAD_MAX_CONCURRENT: '2' })
+  const { app, logs } = await build(t, ctx, { UPLOAD_MAX_CONCURRENT: '2' })
   const base = await listen(app)
   const held = [beginUpload(base, id('d')), beginUpload(base, id('d'))]
   // By construction: both are inside the route, waiting for their bytes.
@@ -70,6 +70,9 @@ t.test('past UPLOAD_MAX_CONCURRENT uploads in flight: 503 ATT_BUSY with Retry-Af
   t.equal(refused.headers['retry-after'], '5')
   t.match(JSON.parse(refused.body.toString()), { statusCode: 503, code: 'ATT_BUSY' })
   await assertNothingLeft(t, dialogId)
+  const lines = logs.map((line) => JSON.parse(line) as { level: number, msg: string, code?: string })
+  t.ok(lines.some((line) => line.level === 40 && line.code === 'ATT_BUSY'), 'the refusal is logged as load shed, at warn')
+  t.equal(lines.filter((line) => line.level >= 50).length, 0, 'nothing at error level')
 
   t.same(await Promise.all(held.map((upload) => upload.finish())), [201, 201], 'the held uploads complete')
   await until(() => app.slots.uploads.inFlight === 0)
