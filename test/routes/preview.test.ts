@@ -175,7 +175,8 @@ t.test('the OpenAPI document has `image` and the preview route', async (t) => {
   const doc = (await app.inject({ method: 'GET', url: '/internal/v1/openapi.json', headers: auth() })).json()
   t.ok(doc.paths['/v1/attachments/{dialogId}/{attachmentId}/preview/{size}']?.get, 'the preview route')
   const upload = doc.paths['/internal/v1/dialogs/{dialogId}/attachments'].post.responses['201'].content['application/json'].schema
-  t.ok(JSON.stringify(upload).includes('"placeholder"'), 'the upload answer documents image.placeholder')
+  t.equal(upload.$ref, '#/components/schemas/Attachment', 'the upload answer is the shared Attachment schema')
+  t.ok(JSON.stringify(doc.components.schemas.Attachment).includes('"placeholder"'), 'which documents image.placeholder')
 })
 
 t.test('validators, 304 and HEAD without S3, a single range, the audit, and the common 404', async (t) => {
