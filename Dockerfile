@@ -27,7 +27,9 @@ ENV NODE_OPTIONS=--enable-source-maps
 # previewed at once left the process ~230 MiB larger for good, against
 # ~40 MiB with two arenas (bench/previews.ts).
 ENV MALLOC_ARENA_MAX=2
-EXPOSE 3000
-# server.ts drains in-flight requests on SIGTERM (close-with-grace, 10 s).
+# 3000: the API; 9464: /metrics (METRICS_PORT), kept off the public port.
+EXPOSE 3000 9464
+# On SIGTERM readiness turns 503, the listener drains for SHUTDOWN_DRAIN_MS,
+# then closes; requests in flight get until SHUTDOWN_GRACE_MS (plugins/shutdown.ts).
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/server.js"]
