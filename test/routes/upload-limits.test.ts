@@ -1,9 +1,9 @@
 // Size and type limits over real sockets: a refused upload answers promptly,
 // the client sees the answer, and nothing is left behind anywhere.
 import { request } from 'node:http'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { auth, build, id, listen, setup } from '../helper.js'
-import { listKeys, listMultipartUploads } from '../support/bucket.js'
+import { assertNothingLeft, listMultipartUploads } from '../support/bucket.js'
 import { randomChunks, send } from '../support/http.js'
 import { multipart, PNG_1X1, type MultipartBody } from '../support/multipart.js'
 import { waitUntil } from '../support/wait.js'
@@ -40,13 +40,6 @@ function post (base: string, dialogId: string, size: number, options: { length?:
   })
 }
 
-async function assertNothingLeft (t: Test, dialogId: string) {
-  const [row] = await ctx.sql<Array<{ n: number }>>`SELECT count(*)::int AS n FROM chat_attachment WHERE dialog_id = ${dialogId}`
-  t.equal(row!.n, 0, 'no row')
-  t.same(await listKeys(ctx.s3, `attachments/${dialogId}/`), [], 'no object')
-  t.same(await listMultipartUploads(ctx.s3), [], 'no unfinished multipart upload')
-}
-
 function json (body: Buffer) {
   return JSON.parse(body.toString()) as { statusCode: number, code: string }
 }
@@ -62,7 +55,7 @@ t.test('one byte over the limit with a truthful Content-Length: 413, nothing sto
   const res = await post(smallUrl, dialogId, MiB + 1, { length: true })
   t.equal(res.status, 413)
   t.match(json(res.body), { statusCode: 413, code: 'ATT_FILE_TOO_LARGE' })
-  await assertNothingLeft(t, dialogId)
+  await assertNothingLeft(t, ctx, dialogId)
 })
 
 t.test('a Content-Length far over the limit is refused before reading the body', async (t) => {
@@ -70,7 +63,7 @@ t.test('a Content-Length far over the limit is refused before reading the body',
   const res = await post(smallUrl, dialogId, 8 * MiB, { length: true })
   t.equal(res.status, 413)
   t.equal(json(res.body).code, 'ATT_FILE_TOO_LARGE')
-  await assertNothingLeft(t, dialogId)
+  await assertNothingLeft(t, ctx, dialogId)
 })
 
 t.test('chunked, without Content-Length, over the limit: 413, nothing stored', async (t) => {
@@ -78,7 +71,7 @@ t.test('chunked, without Content-Length, over the limit: 413, nothing stored', a
   const res = await post(smallUrl, dialogId, 3 * MiB)
   t.equal(res.status, 413)
   t.equal(json(res.body).code, 'ATT_FILE_TOO_LARGE')
-  await assertNothingLeft(t, dialogId)
+  await assertNothingLeft(t, ctx, dialogId)
 })
 
 t.test('over the limit after a multipart upload began: it is aborted, no parts remain', async (t) => {
@@ -86,7 +79,7 @@ t.test('over the limit after a multipart upload began: it is aborted, no parts r
   // 6 MiB limit, 5 MiB parts: the first part is already in S3 when the limit trips.
   const res = await post(largeUrl, dialogId, 12 * MiB)
   t.equal(res.status, 413)
-  await assertNothingLeft(t, dialogId)
+  await assertNothingLeft(t, ctx, dialogId)
 })
 
 t.test('a type outside ATTACHMENT_ALLOWED_TYPES: 415 before anything is stored', async (t) => {
@@ -95,7 +88,7 @@ t.test('a type outside ATTACHMENT_ALLOWED_TYPES: 415 before anything is stored',
   const res = await post(smallUrl, dialogId, 900 * 1024, { first: zip })
   t.equal(res.status, 415)
   t.match(json(res.body), { statusCode: 415, code: 'ATT_TYPE_NOT_ALLOWED' })
-  await assertNothingLeft(t, dialogId)
+  await assertNothingLeft(t, ctx, dialogId)
 
   const html = await post(smallUrl, dialogId, 1000, { first: Buffer.from('<!DOCTYPE html><p>hi</p>') })
   t.equal(html.status, 415, 'HTML is not text/plain')
@@ -129,7 +122,7 @@ t.test('a client that hangs up mid-upload leaves nothing, and the service carrie
   })
   // The abort is processed asynchronously, after the hang-up.
   await waitUntil(async () => (await listMultipartUploads(ctx.s3)).length === 0, 'the abandoned multipart upload is aborted')
-  await assertNothingLeft(t, dialogId)
+  await assertNothingLeft(t, ctx, dialogId)
 
   const res = await post(largeUrl, dialogId, 1000)
   t.equal(res.status, 201, 'a normal upload still works')

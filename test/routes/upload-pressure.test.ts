@@ -3,9 +3,9 @@
 // cut, a stalled one is, and nothing is left behind. Real sockets.
 import { request, type ClientRequest, type IncomingMessage } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { auth, build, id, listen, setup } from '../helper.js'
-import { listKeys, listMultipartUploads } from '../support/bucket.js'
+import { assertNothingLeft, listMultipartUploads } from '../support/bucket.js'
 import { randomChunks, send } from '../support/http.js'
 import { multipart, PNG_1X1 } from '../support/multipart.js'
 
@@ -49,12 +49,6 @@ async function until (condition: () => boolean | Promise<boolean>): Promise<void
   while (!await condition()) await sleep(20)
 }
 
-async function assertNothingLeft (t: Test, dialogId: string) {
-  const [row] = await ctx.sql<Array<{ n: number }>>`SELECT count(*)::int AS n FROM chat_attachment WHERE dialog_id = ${dialogId}`
-  t.equal(row!.n, 0, 'no row')
-  t.same(await listKeys(ctx.s3, `attachments/${dialogId}/`), [], 'no object')
-}
-
 t.test('past UPLOAD_MAX_CONCURRENT uploads in flight: 503 ATT_BUSY with Retry-After, nothing stored', async (t) => {
   const { app, logs } = await build(t, ctx, { UPLOAD_MAX_CONCURRENT: '2' })
   const base = await listen(app)
@@ -69,7 +63,7 @@ t.test('past UPLOAD_MAX_CONCURRENT uploads in flight: 503 ATT_BUSY with Retry-Af
   t.equal(refused.status, 503)
   t.equal(refused.headers['retry-after'], '5')
   t.match(JSON.parse(refused.body.toString()), { statusCode: 503, code: 'ATT_BUSY' })
-  await assertNothingLeft(t, dialogId)
+  await assertNothingLeft(t, ctx, dialogId)
   const lines = logs.map((line) => JSON.parse(line) as { level: number, msg: string, code?: string })
   t.ok(lines.some((line) => line.level === 40 && line.code === 'ATT_BUSY'), 'the refusal is logged as load shed, at warn')
   t.equal(lines.filter((line) => line.level >= 50).length, 0, 'nothing at error level')
@@ -119,7 +113,7 @@ t.test('an upload that stops sending is cut, and leaves nothing behind', async (
   await until(() => app.slots.uploads.inFlight === 1)
   await upload.closed
   await until(async () => app.slots.uploads.inFlight === 0 && (await listMultipartUploads(ctx.s3)).length === 0)
-  await assertNothingLeft(t, dialogId)
+  await assertNothingLeft(t, ctx, dialogId)
   const lines = logs.map((line) => JSON.parse(line) as { level: number, msg: string, reason?: string })
   t.ok(lines.some((line) => line.msg === 'request body too slow: connection closed' && line.reason === 'body_too_slow'), 'the cut is logged with its reason')
   t.equal(lines.filter((line) => line.level >= 50).length, 0, 'nothing at error level')

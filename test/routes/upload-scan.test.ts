@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { auth, build, id, listen, setup } from '../helper.js'
-import { listKeys, listMultipartUploads, objectDigest } from '../support/bucket.js'
+import { assertNothingLeft, objectDigest } from '../support/bucket.js'
 import { EICAR, EICAR_SIGNATURE, startClamd } from '../support/clamd.js'
 import { randomChunks, send } from '../support/http.js'
 import { multipart } from '../support/multipart.js'
@@ -48,13 +48,6 @@ function upload (dialogId: string, chunks: Iterable<Buffer> | AsyncIterable<Buff
   })
 }
 
-async function assertNothingLeft (t: Test, dialogId: string) {
-  const [row] = await ctx.sql<Array<{ n: number }>>`SELECT count(*)::int AS n FROM chat_attachment WHERE dialog_id = ${dialogId}`
-  t.equal(row!.n, 0, 'no row')
-  t.same(await listKeys(ctx.s3, `attachments/${dialogId}/`), [], 'no object')
-  t.same(await listMultipartUploads(ctx.s3), [], 'no unfinished multipart upload')
-}
-
 function refusedAsInfected (t: Test, res: { status: number, body: Buffer }) {
   t.equal(res.status, 422)
   const body = JSON.parse(res.body.toString()) as { code: string, message: string }
@@ -66,14 +59,14 @@ t.test('the EICAR test file: 422 ATT_INFECTED naming the signature, logged, noth
   const dialogId = id('d')
   refusedAsInfected(t, await upload(dialogId, [EICAR], 'eicar.com'))
   t.ok(logs.some((line) => line.includes(EICAR_SIGNATURE)), 'the signature is in the log')
-  await assertNothingLeft(t, dialogId)
+  await assertNothingLeft(t, ctx, dialogId)
 })
 
 t.test('EICAR inside a ZIP, stored and deflated: refused', async (t) => {
   for (const method of ['store', 'deflate'] as const) {
     const dialogId = id('d')
     refusedAsInfected(t, await upload(dialogId, [zip('invoice.com', EICAR, method)], 'invoice.zip'))
-    await assertNothingLeft(t, dialogId)
+    await assertNothingLeft(t, ctx, dialogId)
   }
 })
 
@@ -84,7 +77,7 @@ t.test('EICAR split across the body\'s chunks, one byte per chunk, after 6 MiB (
     for (const byte of EICAR) yield Buffer.from([byte])
   })())
   refusedAsInfected(t, res)
-  await assertNothingLeft(t, dialogId)
+  await assertNothingLeft(t, ctx, dialogId)
 })
 
 t.test('a clean 30 MB file passes, stored exactly as sent', async (t) => {
@@ -111,7 +104,7 @@ t.test('clamd down: 503 with Retry-After, nothing stored, readiness names the sc
     t.equal(res.status, 503)
     t.equal(res.headers['retry-after'], '5')
     t.match(JSON.parse(res.body.toString()), { code: 'ATT_SCANNER_UNAVAILABLE' })
-    await assertNothingLeft(t, dialogId)
+    await assertNothingLeft(t, ctx, dialogId)
     const ready = await send(`${base}/health/ready`)
     t.equal(ready.status, 503)
     t.match(JSON.parse(ready.body.toString()), { checks: { scanner: { ok: false }, postgres: { ok: true }, s3: { ok: true } } })
@@ -137,5 +130,5 @@ t.test('clamd frozen (slow): 503 after SCAN_TIMEOUT_MS, nothing stored', async (
   } finally {
     clamd.thaw()
   }
-  await assertNothingLeft(t, dialogId)
+  await assertNothingLeft(t, ctx, dialogId)
 })

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { auth, build, id, listen, setup } from '../helper.js'
-import { listKeys, listMultipartUploads, objectDigest } from '../support/bucket.js'
+import { assertNothingLeft, listKeys, listMultipartUploads, objectDigest } from '../support/bucket.js'
 import { randomChunks, send } from '../support/http.js'
 import { multipart, PNG_1X1, uploadForm, type MultipartBody } from '../support/multipart.js'
 
@@ -26,12 +26,6 @@ async function rowCount (dialogId: string): Promise<number> {
 }
 
 /** Nothing of the dialog anywhere: no row, no object, no unfinished multipart upload. */
-async function assertNothingLeft (t: Test, dialogId: string) {
-  t.equal(await rowCount(dialogId), 0, 'no row')
-  t.same(await listKeys(ctx.s3, `attachments/${dialogId}/`), [], 'no object')
-  t.same((await listMultipartUploads(ctx.s3)).filter((key) => key.includes(dialogId)), [], 'no unfinished multipart upload')
-}
-
 t.test('a staged file: 201 with the whole item, the row and the exact bytes in storage', async (t) => {
   const dialogId = id('d')
   const res = await upload(dialogId, uploadForm('hello world\n', { ownerId: 'owner-1', filename: 'hello.txt', contentType: 'text/plain' }))
@@ -88,7 +82,7 @@ t.test('0 B is refused, 1 B and a few MB stream through with the right SHA-256',
   const empty = await upload(dialogId, uploadForm(Buffer.alloc(0), { ownerId: 'o' }))
   t.equal(empty.statusCode, 400)
   t.equal(empty.json().code, 'ATT_EMPTY_FILE')
-  await assertNothingLeft(t, dialogId)
+  await assertNothingLeft(t, ctx, dialogId)
 
   const one = await upload(dialogId, uploadForm(Buffer.from([0x42]), { ownerId: 'o' }))
   t.equal(one.statusCode, 201)
@@ -135,7 +129,7 @@ t.test('malformed forms are 400 and leave nothing behind', async (t) => {
     const res = await upload(dialogId, form, query)
     t.equal(res.statusCode, 400, `${name}: 400`)
     t.same(Object.keys(res.json()).sort(), ['code', 'error', 'message', 'statusCode'], `${name}: JSON error`)
-    await assertNothingLeft(t, dialogId)
+    await assertNothingLeft(t, ctx, dialogId)
   }
 })
 

@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto'
 import { utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
+import type { Sql } from 'postgres'
+import type { Test } from 'tap'
 import type { TestS3 } from './s3-server.js'
 
 export function bucketClient (s3: TestS3): S3Client {
@@ -71,4 +73,12 @@ export async function putObject (s3: TestS3, key: string, body: Buffer | string)
 export async function ageObject (s3: TestS3, key: string, ageMs: number): Promise<void> {
   const when = new Date(Date.now() - ageMs)
   await utimes(join(s3.directory, s3.bucket, `${key}._S3rver_object`), when, when)
+}
+
+/** What a refused or failed upload into a dialog must not leave: a row, an object, a multipart upload. */
+export async function assertNothingLeft (t: Test, ctx: { sql: Sql, s3: TestS3 }, dialogId: string): Promise<void> {
+  const [row] = await ctx.sql<Array<{ n: number }>>`SELECT count(*)::int AS n FROM chat_attachment WHERE dialog_id = ${dialogId}`
+  t.equal(row!.n, 0, 'no row')
+  t.same(await listKeys(ctx.s3, `attachments/${dialogId}/`), [], 'no object')
+  t.same((await listMultipartUploads(ctx.s3)).filter((key) => key.includes(dialogId)), [], 'no unfinished multipart upload')
 }
