@@ -39,7 +39,7 @@ export function createMetrics () {
         ['route', 'method', 'status_class'], HTTP_BUCKETS),
       downloadResponses: counter('download_responses_total',
         'Answers of the browser download route by status code (200, 206, 304, 404, 412, 416, 429...)', ['method', 'status']),
-      downloadBytes: counter('download_bytes_total', 'Body bytes handed to clients by the download route'),
+      downloadBytes: counter('download_bytes_total', 'Body bytes handed to clients by the download routes, added when each response ends'),
       denials: counter('denials_total',
         'Browser requests answered with the common 404, by the reason only metrics and logs see', ['reason']),
       unauthorized: counter('unauthorized_total', '401 answers by API and refusal reason', ['api', 'reason']),

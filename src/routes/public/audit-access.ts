@@ -4,7 +4,7 @@
 // to the connection, so an interrupted download records what was sent.
 import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Access, AuditRecorder, GrantedBy } from '../../audit/recorder.js'
+import type { Access, GrantedBy } from '../../audit/recorder.js'
 import type { TokenClaims } from '../../plugins/auth.js'
 import { viewerName } from './viewer.js'
 
@@ -21,9 +21,9 @@ export function accessOf (request: FastifyRequest, row: { id: string, dialogId: 
   }
 }
 
-/** Records a streamed 200/206 once its response is over, complete or not. */
-export function auditStream (audit: AuditRecorder, access: Access, reply: FastifyReply, status: 200 | 206, body: Readable): void {
+/** Counts the bytes of a streamed body; `done` gets them once the response is over, complete or not. */
+export function countSent (reply: FastifyReply, body: Readable, done: (bytes: number) => void): void {
   let bytes = 0
   body.on('data', (chunk: Buffer) => { bytes += chunk.length })
-  reply.raw.once('close', () => audit.record(access, status, bytes))
+  reply.raw.once('close', () => done(bytes))
 }

@@ -13,7 +13,7 @@ import { parseRange, type RangeResult } from '../../http/range.js'
 import type { TokenClaims } from '../../plugins/auth.js'
 import { ID_REGEX } from '../../schemas/common.js'
 import { ObjectNotFoundError } from '../../storage/storage.js'
-import { accessOf, auditStream } from './audit-access.js'
+import { accessOf, countSent } from './audit-access.js'
 import { rateLimitSubject, readAccess } from './viewer.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -142,8 +142,13 @@ export async function sendEntity (app: FastifyInstance, request: FastifyRequest,
     object.body.destroy()
     throw new Error(`storage sent ${object.contentLength} bytes for ${entity.key}, expected ${length}`)
   }
-  const sent = app.metrics.http.downloadBytes
-  object.body.on('data', (chunk: Buffer) => { sent.inc(chunk.length) })
-  if (app.audit) auditStream(app.audit, accessOf(request, row, granted, entity.variant), reply, status, object.body)
+  // One count of the bytes handed over, for the metric and the read audit,
+  // settled when the response is over (complete or not).
+  const audit = app.audit
+  const access = audit ? accessOf(request, row, granted, entity.variant) : undefined
+  countSent(reply, object.body, (bytes) => {
+    app.metrics.http.downloadBytes.inc(bytes)
+    if (access) audit!.record(access, status, bytes)
+  })
   return reply.code(status).headers(headers).send(object.body)
 }
