@@ -134,6 +134,12 @@ export const ConfigSchema = Type.Object({
   // a revocation could refuse get 503 instead of being served.
   REVOCATION_POLL_MS: Type.Integer({ minimum: 50, maximum: 10_000, default: 250 }),
   REVOCATION_MAX_STALENESS_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 1_000 }),
+  // Rows read by browsers are kept in memory (src/db/row-cache.ts) and
+  // dropped when Postgres notifies a change; when that feed has not been
+  // confirmed for ROW_CACHE_MAX_STALENESS_MS, the cache is bypassed.
+  // ROW_CACHE_MAX_ENTRIES=0 turns it off (every read asks Postgres).
+  ROW_CACHE_MAX_ENTRIES: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10_000 }),
+  ROW_CACHE_MAX_STALENESS_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 1_000 }),
   // The cleanup job prunes access events older than this (30m, 24h, 400d).
   AUDIT_RETENTION: Type.String({ pattern: '^[1-9][0-9]{0,5}[smhd]$', default: '400d' }),
 

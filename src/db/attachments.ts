@@ -3,11 +3,12 @@
 import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm'
 import { LinkConflictError, NotFoundError } from '../errors.js'
 import type { Db } from './client.js'
-import { chatAttachment, type AttachmentRow, type NewAttachmentRow } from './schema.js'
+import type { RowCache } from './row-cache.js'
+import { chatAttachment, type AttachmentRow, type NewAttachmentRow, type PreviewRow } from './schema.js'
 
 export type AttachmentRepository = ReturnType<typeof createAttachmentRepository>
 
-export function createAttachmentRepository (db: Db) {
+export function createAttachmentRepository (db: Db, cache?: RowCache<AttachmentRow, PreviewRow>) {
   // The browser read path looks rows up by id on every request: built once
   // and prepared (named), so neither drizzle nor Postgres parses or plans it
   // again on a connection that has run it before.
@@ -18,9 +19,16 @@ export function createAttachmentRepository (db: Db) {
       return inserted!
     },
 
-    /** Any row, whatever its state or dialog (the browser route tells why it refuses). */
+    /**
+     * Any row, whatever its state or dialog (the browser route tells why it
+     * refuses); from the row cache when it holds the row and is current.
+     */
     async findById (id: string): Promise<AttachmentRow | undefined> {
+      const cached = cache?.get(id)
+      if (cached) return cached
+      const token = cache?.begin()
       const [row] = await byId.execute({ id })
+      if (row && token !== undefined) cache!.set(id, row, token)
       return row
     },
 
@@ -47,7 +55,7 @@ export function createAttachmentRepository (db: Db) {
      */
     async link (dialogId: string, messageId: string, ids: string[]): Promise<AttachmentRow[]> {
       const wanted = [...new Set(ids)]
-      return db.transaction(async (tx) => {
+      const rows = await db.transaction(async (tx) => {
         const rows = await tx.select().from(chatAttachment)
           .where(and(eq(chatAttachment.dialogId, dialogId), inArray(chatAttachment.id, wanted)))
           .orderBy(asc(chatAttachment.id))
@@ -72,6 +80,8 @@ export function createAttachmentRepository (db: Db) {
         }
         return wanted.map((id) => byId.get(id)!)
       })
+      cache?.evict(wanted)
+      return rows
     }
   }
 }

@@ -32,7 +32,15 @@ const claimedColumns = { id: chatAttachment.id, storageKey: chatAttachment.stora
 
 export type LifecycleRepository = ReturnType<typeof createLifecycleRepository>
 
-export function createLifecycleRepository (db: Db) {
+/**
+ * `changed` hears of every row this process claims or removes, once the
+ * statement is done (the row cache forgets them before the answer).
+ */
+export function createLifecycleRepository (db: Db, changed: (ids: string[]) => void = () => {}) {
+  const claimedNow = (rows: Claimed[]) => {
+    if (rows.length > 0) changed(rows.map((row) => row.id))
+    return rows
+  }
   return {
     /**
      * Claims up to `limit` staged rows created before `cutoff`, oldest first.
@@ -78,14 +86,14 @@ export function createLifecycleRepository (db: Db) {
      * already DELETING keeps the reason of its first claim.
      */
     async claimInDialog (dialogId: string, reason: 'deleted' | 'erased', attachmentId?: string): Promise<Claimed[]> {
-      return db.update(chatAttachment)
+      return claimedNow(await db.update(chatAttachment)
         .set({ status: 'DELETING', deletionReason: sql`coalesce(${chatAttachment.deletionReason}, ${reason}::deletion_reason)` })
         .where(and(
           eq(chatAttachment.dialogId, dialogId),
           attachmentId ? eq(chatAttachment.id, attachmentId) : undefined,
           notExists(db.select({ one: sql`1` }).from(dialogPolicy).where(and(eq(dialogPolicy.dialogId, dialogId), eq(dialogPolicy.legalHold, true))))
         ))
-        .returning(claimedColumns)
+        .returning(claimedColumns))
     },
 
     /**
@@ -104,6 +112,7 @@ export function createLifecycleRepository (db: Db) {
           ON CONFLICT (attachment_id) DO NOTHING
         )
         SELECT count(*)::int AS removed FROM gone`)
+      changed(ids)
       return result?.removed ?? 0
     },
 
@@ -125,15 +134,15 @@ export function createLifecycleRepository (db: Db) {
   }
 
   /** The claim of staged and expired rows: oldest first, SKIP LOCKED, collected once (see claimStale). */
-  function claimOldest (where: ReturnType<typeof and>, from: 'UPLOADED' | 'LINKED', reason: DeletionReason, limit: number): Promise<Claimed[]> {
+  async function claimOldest (where: ReturnType<typeof and>, from: 'UPLOADED' | 'LINKED', reason: DeletionReason, limit: number): Promise<Claimed[]> {
     const candidates = db.select({ id: chatAttachment.id }).from(chatAttachment)
       .where(where)
       .orderBy(asc(chatAttachment.createdAt))
       .limit(limit)
       .for('update', { skipLocked: true })
-    return db.update(chatAttachment)
+    return claimedNow(await db.update(chatAttachment)
       .set({ status: 'DELETING', deletionReason: reason })
       .where(and(sql`${chatAttachment.id} = ANY(ARRAY${candidates})`, eq(chatAttachment.status, from)))
-      .returning(claimedColumns)
+      .returning(claimedColumns))
   }
 }

@@ -6,6 +6,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { PreviewFormat } from '../images/index.js'
 import type { Db } from './client.js'
+import type { RowCache } from './row-cache.js'
 import { attachmentPreview, chatAttachment, type AttachmentRow, type NewPreviewRow, type PreviewRow } from './schema.js'
 
 /** What a request asks for: WebP, or the fallback (JPEG, or PNG with alpha). */
@@ -23,13 +24,20 @@ export function matchesFormat (format: string, wanted: WantedFormat): boolean {
 
 export type PreviewRepository = ReturnType<typeof createPreviewRepository>
 
-export function createPreviewRepository (db: Db) {
+/** With a row cache, ready previews of cached rows are answered from memory (outside transactions). */
+export function createPreviewRepository (db: Db, cache?: RowCache<AttachmentRow, PreviewRow>) {
   return {
     async find (attachmentId: string, size: number, wanted: WantedFormat, on: Queryable = db): Promise<PreviewRow | undefined> {
+      const variant = `${size}:${wanted}`
+      const useCache = cache && on === db ? cache : undefined
+      const cached = useCache?.preview(attachmentId, variant)
+      if (cached) return cached
+      const token = useCache?.begin()
       const formats: PreviewFormat[] = wanted === 'webp' ? ['webp'] : ['jpeg', 'png']
       const [row] = await on.select().from(attachmentPreview)
         .where(and(eq(attachmentPreview.attachmentId, attachmentId), eq(attachmentPreview.size, size), inArray(attachmentPreview.format, formats)))
         .limit(1)
+      if (row && token !== undefined) useCache!.setPreview(attachmentId, variant, row, token)
       return row
     },
 
@@ -46,6 +54,7 @@ export function createPreviewRepository (db: Db) {
       const [row] = await on.update(chatAttachment).set(columns)
         .where(and(eq(chatAttachment.id, attachmentId), sql`${chatAttachment.status} <> 'DELETING'`))
         .returning()
+      cache?.evict([attachmentId])
       return row
     },
 

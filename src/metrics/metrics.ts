@@ -58,6 +58,11 @@ export function createMetrics () {
       poolWaits: counter('postgres_pool_waits_total', 'Queries and transactions that found every pooled connection busy and queued'),
       inFlight: gauge('postgres_operations_in_flight', 'Queries and transactions running or queued for a connection')
     },
+    rowCache: {
+      lookups: counter('row_cache_lookups_total',
+        'Browser row lookups by outcome: hit (memory), miss (Postgres), stale (cache bypassed: its change feed is not confirmed current)', ['outcome']),
+      invalidations: counter('row_cache_invalidations_total', 'Cached rows dropped because Postgres notified a change')
+    },
     rateLimit: {
       failOpen: counter('rate_limit_fail_open_total', 'Rate limit store (Redis) commands that failed: the request was served unlimited'),
       failing: gauge('rate_limit_store_failing', '1 while the last rate limit store command failed (the limit is open)'),

@@ -17,7 +17,7 @@ declare module 'fastify' {
 
 export default fp<{ config: Config }>(async function imagesPlugin (app, { config }) {
   const images = createImageEngine(imageEngineOptions(config))
-  const previewRows = createPreviewRepository(app.database.db)
+  const previewRows = createPreviewRepository(app.database.db, app.rowCache)
   const previews = createPreviewService({
     previews: previewRows,
     storage: app.storage,

@@ -1,0 +1,185 @@
+// Rows of chat_attachment (and their ready previews) kept in process memory
+// for the browser read path, so a revalidation or a small image costs no
+// Postgres round trip. Never served stale beyond a bound:
+//
+// - Postgres says when a row changes: triggers (migration 0006) NOTIFY the
+//   attachment id on every UPDATE or DELETE, at commit; every instance
+//   LISTENs and drops the row. The instance that made the change drops it at
+//   once, before it answers (evict()).
+// - A read that started before a change must not store what it read: set()
+//   only stores when no invalidation arrived since the matching begin().
+// - Lost notifications: each instance NOTIFYs itself a heartbeat on its own
+//   channel every HEARTBEAT_DIVISOR-th of maxStalenessMs. Notifications reach
+//   a listener in commit order, so receiving a heartbeat sent at time T
+//   proves that every change committed before T has been seen. When no
+//   heartbeat came back for maxStalenessMs (listener down, Postgres down, a
+//   stalled event loop), the cache is emptied and bypassed until one does.
+import { randomBytes } from 'node:crypto'
+import type postgres from 'postgres'
+import { failureLog } from '../failure-log.js'
+import type { FastifyBaseLogger } from 'fastify'
+
+export const ROW_CHANGE_CHANNEL = 'chat_attachment_changed'
+const HEARTBEAT_DIVISOR = 4
+
+export interface RowCacheStats {
+  hit (): void
+  miss (): void
+  /** Bypassed: the invalidation feed is not known to be current. */
+  stale (): void
+  invalidated (count: number): void
+}
+
+interface Entry<R, P> {
+  row: R
+  previews: Map<string, P> | undefined
+}
+
+export interface RowCache<R, P> {
+  /** The cached row, or undefined (not cached, or the cache is not current). */
+  get (id: string): R | undefined
+  preview (id: string, variant: string): P | undefined
+  /** Call before reading from Postgres; pass the result to set(). */
+  begin (): number
+  set (id: string, row: R, token: number): void
+  /** Only kept while the row itself is cached. */
+  setPreview (id: string, variant: string, preview: P, token: number): void
+  /** This instance changed these rows: forget them now. */
+  evict (ids: Iterable<string>): void
+  /** Whether lookups are served from memory right now. */
+  readonly current: boolean
+  readonly size: number
+  /** Resolves when a heartbeat sent after this call has come back (tests). */
+  synced (): Promise<void>
+  close (): Promise<void>
+}
+
+export interface RowCacheOptions {
+  sql: postgres.Sql
+  maxEntries: number
+  maxStalenessMs: number
+  log: FastifyBaseLogger
+  stats?: RowCacheStats
+}
+
+export function createRowCache<R, P> (options: RowCacheOptions): RowCache<R, P> {
+  const { sql, maxEntries, maxStalenessMs, stats } = options
+  const entries = new Map<string, Entry<R, P>>()
+  const failures = failureLog(options.log, 'Row cache invalidation feed (Postgres LISTEN)')
+  const heartbeatChannel = `chat_attachment_hb_${randomBytes(8).toString('hex')}`
+  const heartbeatMs = Math.max(25, Math.floor(maxStalenessMs / HEARTBEAT_DIVISOR))
+  // Heartbeats in flight: sequence number -> time sent.
+  const sent = new Map<number, number>()
+  const waiters: Array<{ after: number, resolve: () => void }> = []
+  let seq = 0
+  let freshAt = -Infinity
+  // Bumped by every invalidation and every clear; see begin()/set().
+  let version = 0
+  let closed = false
+  let unlisten: (() => Promise<void>) | undefined
+  let timer: NodeJS.Timeout | undefined
+
+  function clear (): void {
+    version++
+    entries.clear()
+  }
+
+  function isCurrent (): boolean {
+    if (Date.now() - freshAt <= maxStalenessMs) return true
+    if (entries.size > 0) clear()
+    return false
+  }
+
+  function onChange (id: string): void {
+    version++
+    if (entries.delete(id)) stats?.invalidated(1)
+  }
+
+  function onHeartbeat (payload: string): void {
+    const n = Number(payload)
+    const at = sent.get(n)
+    if (at === undefined) return
+    for (const [k] of sent) if (k <= n) sent.delete(k)
+    freshAt = Math.max(freshAt, at)
+    failures.success()
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (waiters[i]!.after <= n) waiters.splice(i, 1)[0]!.resolve()
+    }
+  }
+
+  async function beat (): Promise<number> {
+    const n = ++seq
+    sent.set(n, Date.now())
+    // Unanswered heartbeats are dropped after a while (listener down).
+    for (const [k, at] of sent) if (Date.now() - at > 10 * maxStalenessMs) sent.delete(k)
+    await sql`SELECT pg_notify(${heartbeatChannel}, ${String(n)})`
+    return n
+  }
+
+  async function listen (): Promise<void> {
+    // onlisten runs on every (re)connection of the listener: whatever
+    // happened while it was away is unknown, so everything goes.
+    const a = await sql.listen(ROW_CHANGE_CHANNEL, onChange, clear)
+    const b = await sql.listen(heartbeatChannel, onHeartbeat)
+    unlisten = async () => { await Promise.allSettled([a.unlisten(), b.unlisten()]) }
+  }
+
+  function schedule (): void {
+    if (closed) return
+    timer = setTimeout(() => {
+      const step = unlisten ? beat() : listen().then(beat)
+      step.catch((err: unknown) => failures.failure(err)).finally(schedule)
+    }, heartbeatMs)
+    timer.unref()
+  }
+  schedule()
+
+  return {
+    get (id) {
+      if (!isCurrent()) {
+        stats?.stale()
+        return undefined
+      }
+      const entry = entries.get(id)
+      if (entry) stats?.hit()
+      else stats?.miss()
+      return entry?.row
+    },
+    preview (id, variant) {
+      if (!isCurrent()) return undefined
+      return entries.get(id)?.previews?.get(variant)
+    },
+    begin: () => version,
+    set (id, row, token) {
+      if (token !== version || !isCurrent()) return
+      entries.delete(id)
+      entries.set(id, { row, previews: undefined })
+      // Oldest insertion first out.
+      if (entries.size > maxEntries) entries.delete(entries.keys().next().value!)
+    },
+    setPreview (id, variant, preview, token) {
+      if (token !== version) return
+      const entry = entries.get(id)
+      if (!entry) return
+      ;(entry.previews ??= new Map()).set(variant, preview)
+    },
+    evict (ids) {
+      version++
+      for (const id of ids) entries.delete(id)
+    },
+    get current () { return isCurrent() },
+    get size () { return entries.size },
+    synced () {
+      return new Promise((resolve) => {
+        waiters.push({ after: seq + 1, resolve })
+      })
+    },
+    async close () {
+      closed = true
+      clearTimeout(timer)
+      clear()
+      for (const waiter of waiters.splice(0)) waiter.resolve()
+      await unlisten?.()
+    }
+  }
+}
