@@ -1,6 +1,7 @@
-// The browser routes' rate limit: @fastify/rate-limit with its own Redis
-// store (on the service's Redis client, under REDIS_KEY_PREFIX + "rate:"),
-// one budget shared by every instance.
+// The browser routes' rate limit: @fastify/rate-limit with a Redis store
+// passed through its documented `store` option (on the service's Redis
+// client, under REDIS_KEY_PREFIX + "rate:"), one budget shared by every
+// instance.
 // Registered inside the public context only. Fails open: when Redis is down
 // or slower than REDIS_TIMEOUT_MS, the request is served unlimited.
 //
@@ -26,7 +27,7 @@ export interface RateLimitOptions {
 
 export default fp<RateLimitOptions>(async function rateLimitPlugin (app, { config, subject }) {
   const memory = config.RATE_LIMIT_STORE === 'memory'
-  let store: ReturnType<typeof observedRedisStore> | undefined
+  let store: FastifyRateLimitStoreCtor | undefined
   if (memory) {
     app.log.warn('Rate limit counted in process memory (RATE_LIMIT_STORE=memory): every instance has its own budget')
   } else {
@@ -53,8 +54,8 @@ export default fp<RateLimitOptions>(async function rateLimitPlugin (app, { confi
     max: config.RATE_LIMIT_MAX,
     timeWindow: config.RATE_LIMIT_WINDOW_MS,
     skipOnError: true,
-    // The library's own Redis store, observed (see metrics/rate-limit-store.ts).
-    ...(store ? { store: store as unknown as FastifyRateLimitStoreCtor } : {}),
+    // The shared Redis budget, observed (see metrics/rate-limit-store.ts).
+    ...(store ? { store } : {}),
     keyGenerator (request) {
       const ip = normalizeIP(request.ip)
       const who = subject(request)

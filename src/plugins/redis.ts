@@ -22,6 +22,9 @@ export function createRedis (config: { REDIS_URL: string } & Pick<Config, 'REDIS
     commandTimeout: config.REDIS_TIMEOUT_MS,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
+    // Commands of one event-loop turn go out in one write: under load the
+    // rate limit costs one syscall per batch, not per request.
+    enableAutoPipelining: true,
     retryStrategy: (attempt) => Math.min(attempt * 100, 2_000)
   })
 }

@@ -44,7 +44,8 @@ t.test('Redis stopped: each request served unlimited is a fail-open event; the g
 })
 
 t.test('Postgres: queries queued for a busy pool, then failed by the statement timeout', async (t) => {
-  const { app } = await build(t, ctx, { DATABASE_POOL_MAX: '1', DATABASE_STATEMENT_TIMEOUT_MS: '1000', DOWNLOAD_MAX_CONCURRENT_PER_USER: '100' })
+  // Without the row cache, so that every read asks Postgres.
+  const { app } = await build(t, ctx, { DATABASE_POOL_MAX: '1', DATABASE_STATEMENT_TIMEOUT_MS: '1000', DOWNLOAD_MAX_CONCURRENT_PER_USER: '100', ROW_CACHE_MAX_ENTRIES: '0' })
   const base = await listen(app)
   t.equal((await send(base + path, { headers: owner })).status, 200, 'the pool connection is open')
   const before = await scrape(app)
