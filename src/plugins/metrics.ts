@@ -37,14 +37,26 @@ export default fp<{ config: Pick<Config, 'METRICS_PORT' | 'METRICS_HOST'> }>(asy
   const { http } = metrics
   app.decorate('metrics', metrics)
 
+  // The label sets seen so far, each resolved once: labels are bounded
+  // (route templates, methods, status codes), and resolving a label set
+  // hashes it, which would otherwise happen on every answer.
+  const durations = new Map<string, ReturnType<typeof http.duration.labels>>()
+  const downloads = new Map<string, ReturnType<typeof http.downloadResponses.labels>>()
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched'
     const method = methodLabel(request.method)
     const status = reply.statusCode
-    http.duration.observe({ route, method, status_class: `${Math.floor(status / 100)}xx` }, reply.elapsedTime / 1000)
+    const durationKey = `${route} ${method} ${status}`
+    let duration = durations.get(durationKey)
+    if (!duration) durations.set(durationKey, duration = http.duration.labels({ route, method, status_class: `${Math.floor(status / 100)}xx` }))
+    duration.observe(reply.elapsedTime / 1000)
     const kind = request.routeOptions.config?.metrics
-    if (kind === 'download') http.downloadResponses.inc({ method, status: String(status) })
-    else if (kind === 'upload') http.uploads.inc({ outcome: String(status) })
+    if (kind === 'download') {
+      const key = `${method} ${status}`
+      let counter = downloads.get(key)
+      if (!counter) downloads.set(key, counter = http.downloadResponses.labels({ method, status: String(status) }))
+      counter.inc()
+    } else if (kind === 'upload') http.uploads.inc({ outcome: String(status) })
     else if (kind === 'link') http.links.inc({ outcome: String(status) })
     done()
   })

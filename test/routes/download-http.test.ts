@@ -72,6 +72,8 @@ t.test('any stored file name gives a valid header: Unicode, quotes, CR/LF, emoji
   for (const name of names) {
     // Written straight into the row: a legacy import could hold any name.
     await ctx.sql`UPDATE chat_attachment SET file_name = ${name} WHERE id = ${binary.id}`
+    // Changed behind the service: its row cache hears of it through Postgres.
+    await app.rowCache?.synced()
     const res = await get(binary)
     t.equal(res.statusCode, 200, JSON.stringify(name))
     const header = res.headers['content-disposition'] as string

@@ -35,4 +35,6 @@ export async function forgetPreviews (app: FastifyInstance, sql: postgres.Sql, a
   await app.storage.deleteMany(keys)
   await sql`DELETE FROM attachment_preview WHERE attachment_id = ${attachmentId}`
   await sql`UPDATE chat_attachment SET preview_state = 'pending', image_placeholder = NULL WHERE id = ${attachmentId}`
+  // Changed behind the service: its row cache hears of it through Postgres.
+  await app.rowCache?.synced()
 }

@@ -66,12 +66,37 @@ export interface Entity {
   headers: Record<string, string>
 }
 
+/** What an entity's answers share, computed once per entity object. */
+interface Prepared {
+  validators: { etag: string, lastModified: Date }
+  /** The 304's headers. */
+  cacheHeaders: Record<string, string>
+  /** A full 200's (and HEAD's) headers. */
+  fullHeaders: Record<string, string>
+}
+const prepared = new WeakMap<Entity, Prepared>()
+
+// Entities built once per row (a cached row is the same object on every
+// request) are prepared once too.
+function prepare (entity: Entity): Prepared {
+  let ready = prepared.get(entity)
+  if (!ready) {
+    const cacheHeaders = { ...entity.cacheHeaders, etag: entity.etag, 'last-modified': httpDate(entity.lastModified) }
+    ready = {
+      validators: { etag: entity.etag, lastModified: entity.lastModified },
+      cacheHeaders,
+      fullHeaders: { ...cacheHeaders, ...entity.headers, 'accept-ranges': 'bytes', 'content-length': String(entity.size) }
+    }
+    prepared.set(entity, ready)
+  }
+  return ready
+}
+
 /** Answers GET or HEAD for one object of a readable row. */
 export async function sendEntity (app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, head: boolean, readable: Readable, entity: Entity) {
   const { row, granted } = readable
   const config = app.config
-  const validators = { etag: entity.etag, lastModified: entity.lastModified }
-  const cacheHeaders = { ...entity.cacheHeaders, etag: entity.etag, 'last-modified': httpDate(entity.lastModified) }
+  const { validators, cacheHeaders, fullHeaders } = prepare(entity)
   const precondition = evaluatePreconditions(request.headers, validators)
   if (precondition === 'not-modified') {
     app.audit?.revalidated(accessOf(request, row, granted, entity.variant))
@@ -91,13 +116,9 @@ export async function sendEntity (app: FastifyInstance, request: FastifyRequest,
   }
   const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, size - 1]
   const length = Math.max(0, end - start + 1)
-  const headers: Record<string, string> = {
-    ...cacheHeaders,
-    ...entity.headers,
-    'accept-ranges': 'bytes',
-    'content-length': String(length),
-    ...(range.kind === 'partial' ? { 'content-range': `bytes ${start}-${end}/${size}` } : {})
-  }
+  const headers: Record<string, string> = range.kind === 'partial'
+    ? { ...fullHeaders, 'content-length': String(length), 'content-range': `bytes ${start}-${end}/${size}` }
+    : fullHeaders
   const status = range.kind === 'partial' ? 206 : 200
   if (head || length === 0) {
     if (!head) app.audit?.record(accessOf(request, row, granted, entity.variant), status, 0)

@@ -9,7 +9,8 @@ import { contentDisposition } from '../../http/content-disposition.js'
 import { isInlineType, servedContentType } from '../../http/served-type.js'
 import { documentedAs, SECURITY } from '../../plugins/openapi.js'
 import { ErrorResponse, ref } from '../../schemas/common.js'
-import { findReadable, sendEntity } from './deliver.js'
+import type { AttachmentRow } from '../../db/schema.js'
+import { findReadable, sendEntity, type Entity } from './deliver.js'
 
 // Opened directly, a browser renders an image inside a generated document;
 // it may load the image itself and style it, nothing else, and still no script.
@@ -53,11 +54,14 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
   // Written out: Fastify's automatic HEAD runs the GET handler and downloads the body.
   app.head('/attachments/:dialogId/:attachmentId', { schema: { ...schema, hide: true }, config: { metrics: 'download' } }, (request, reply) => deliver(request, reply, true))
 
-  async function deliver (request: FastifyRequest, reply: FastifyReply, head: boolean) {
-    const readable = await findReadable(app, request)
-    const { row } = readable
-    const inline = isInlineType(row.contentType) && !isDownloadRequested((request.query as { download?: unknown }).download)
-    return sendEntity(app, request, reply, head, readable, {
+  // A row's two possible answers (inline, or as an attachment), built on
+  // first use: a row from the row cache is the same object every time.
+  const entities = new WeakMap<AttachmentRow, { inline?: Entity, attachment?: Entity }>()
+  function entityOf (row: AttachmentRow, inline: boolean): Entity {
+    let both = entities.get(row)
+    if (!both) entities.set(row, both = {})
+    const which = inline ? 'inline' : 'attachment'
+    return (both[which] ??= {
       key: row.storageKey,
       size: row.sizeBytes,
       etag: row.etag,
@@ -66,10 +70,17 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
       cacheHeaders: { 'cache-control': cacheControl },
       headers: {
         'content-type': servedContentType(row.contentType),
-        'content-disposition': contentDisposition(inline ? 'inline' : 'attachment', row.fileName),
+        'content-disposition': contentDisposition(which, row.fileName),
         ...(inline ? { 'content-security-policy': INLINE_IMAGE_CSP } : {})
       }
     })
+  }
+
+  async function deliver (request: FastifyRequest, reply: FastifyReply, head: boolean) {
+    const readable = await findReadable(app, request)
+    const { row } = readable
+    const inline = isInlineType(row.contentType) && !isDownloadRequested((request.query as { download?: unknown }).download)
+    return sendEntity(app, request, reply, head, readable, entityOf(row, inline))
   }
 }
 
