@@ -33,7 +33,7 @@ export default fp<RateLimitOptions>(async function rateLimitPlugin (app, { confi
   } else {
     const failures = failureLog(app.log, 'Rate limit store (Redis)')
     const { failOpen, failing, storeDuration } = app.metrics.rateLimit
-    store = observedRedisStore(app.redis, `${config.REDIS_KEY_PREFIX}rate:`, {
+    store = observedRedisStore(app.redis, { nameSpace: `${config.REDIS_KEY_PREFIX}rate:`, portions: config.RATE_LIMIT_PORTIONS }, {
       ok (seconds) {
         storeDuration.observe({ outcome: 'ok' }, seconds)
         failing.set(0)

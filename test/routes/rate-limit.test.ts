@@ -6,6 +6,7 @@ import t, { type Test } from 'tap'
 import { build, id, listen, redisReady, setup, token } from '../helper.js'
 import { attach } from '../support/attachments.js'
 import { send } from '../support/http.js'
+import { scrape } from '../support/prometheus.js'
 import { startRedis } from '../support/redis-server.js'
 
 const ctx = await setup(t)
@@ -75,6 +76,33 @@ t.test('three instances on one Redis share one budget', async (t) => {
   t.same(seen.slice(MAX), Array(2 * MAX).fill(429))
 })
 
+async function storeCalls (app: FastifyInstance): Promise<number> {
+  return (await scrape(app)).value('chat_attachments_rate_limit_store_duration_seconds_count', { outcome: 'ok' })
+}
+
+t.test('budget taken in portions: one Redis call per portion, never more than the budget across three instances', async (t) => {
+  const max = 40
+  const portion = 10 // RATE_LIMIT_MAX / RATE_LIMIT_PORTIONS
+  const prefix = `${ctx.redisPrefix}${randomUUID()}:`
+  const apps = await Promise.all([0, 1, 2].map(async () => (await limited(t, { REDIS_KEY_PREFIX: prefix, RATE_LIMIT_MAX: String(max), RATE_LIMIT_PORTIONS: '4' })).app))
+  const user = id('u')
+  const seen: number[] = []
+  for (let i = 0; i < 2 * max; i++) seen.push((await apps[i % 3]!.inject({ url: path(), headers: as(user) })).statusCode)
+  const passed = seen.filter((s) => s === 404).length
+  t.ok(passed <= max, `at most the budget passes (${passed} of ${max})`)
+  t.ok(passed >= max - 2 * (portion - 1), 'at most a portion per other instance is held back')
+  t.same(seen.filter((s) => s !== 404), Array(2 * max - passed).fill(429), 'the rest is refused')
+  const calls = (await Promise.all(apps.map(storeCalls))).reduce((a, b) => a + b, 0)
+  t.ok(calls < seen.length / 2, `far fewer Redis calls than requests (${calls} for ${seen.length})`)
+
+  const [one] = apps
+  const concurrent = id('u')
+  const before = await storeCalls(one!)
+  const answers = await Promise.all(Array.from({ length: 3 * portion }, () => one!.inject({ url: path(), headers: as(concurrent) })))
+  t.same(answers.map((res) => res.statusCode), Array(3 * portion).fill(404))
+  t.equal(await storeCalls(one!) - before, 3, 'concurrent requests share each Redis call: one per portion')
+})
+
 t.test('X-Forwarded-For counts only from the proxies in TRUST_PROXY', async (t) => {
   const spoof = (app: FastifyInstance) => statuses(app, MAX + 1, () => ({ url: path(), remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': `203.0.113.${Math.floor(Math.random() * 250)}` } }))
   const direct = await limited(t)
@@ -100,8 +128,12 @@ t.test('Redis down: downloads keep working, then limits come back by themselves'
   const outage = performance.now()
   // Answered while Redis stays down (it is started again only after): no
   // request waits for it, none is queued until it is back.
-  const whileDown = await Promise.all(Array.from({ length: 30 }, () => app.inject({ url: path(), headers: as(ownerId) })))
-  t.same(whileDown.map((res) => res.statusCode), Array(30).fill(200), 'Redis stopped: served, unlimited (fail open)')
+  // The owner's budget of this window is known to be spent: still refused.
+  // Anyone else needs Redis for a place, cannot get one, and is served.
+  t.equal((await app.inject({ url: path(), headers: as(ownerId) })).statusCode, 429, 'a budget known spent stays spent until its window ends')
+  const other = id('u')
+  const whileDown = await Promise.all(Array.from({ length: 30 }, () => app.inject({ url: path(), headers: as(other) })))
+  t.same(whileDown.map((res) => res.statusCode), Array(30).fill(404), 'Redis stopped: served, unlimited (fail open)')
   // Each of the two reporters (client, store) logs its first failure, then
   // at most one line per 30 s: the bound follows the outage's real length.
   const failureLines = logs.filter((line) => line.includes('is failing')).length
