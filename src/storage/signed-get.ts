@@ -71,6 +71,17 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
   })
 
   async function send (method: 'GET' | 'HEAD', key: string, range: ByteRange | undefined, signal: AbortSignal | undefined) {
+    try {
+      return await sendOnce(method, key, range, signal)
+    } catch (err) {
+      // A kept-alive connection that S3 closed just as the request went out:
+      // the SDK retries this once (maxAttempts 2), and so do the reads.
+      if (signal?.aborted || !connectionLost(err)) throw err
+      return await sendOnce(method, key, range, signal)
+    }
+  }
+
+  async function sendOnce (method: 'GET' | 'HEAD', key: string, range: ByteRange | undefined, signal: AbortSignal | undefined) {
     const path = `${target.basePath}/${encodeKey(key)}`
     const signed = await signer.sign({
       method,
@@ -170,6 +181,12 @@ export function encodeKey (key: string): string {
   return encodeURIComponent(key)
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
     .replace(/%2F/g, '/')
+}
+
+/** The connection closed or reset before any answer: safe to send a GET or HEAD again. */
+function connectionLost (err: unknown): boolean {
+  const code = err instanceof Error && 'code' in err ? err.code : undefined
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET'
 }
 
 function closeIfUnused (socket: Socket): void {

@@ -189,6 +189,24 @@ t.test('an origin that sends headers, then stops sending the body: the body fail
   await waitUntil(() => storage.socketStats().active === 0, 'the stalled connection is closed')
 })
 
+t.test('a connection the origin closes as the request arrives (a stale keep-alive): the read is sent once more and succeeds', async (t) => {
+  const origin = await startOrigin(t, (res, state) => {
+    if (state.requests === 1) res.socket?.destroy()
+    else res.end('second try')
+  })
+  const storage = storageAt(t, origin.endpoint)
+  t.equal(await text((await storage.get('any')).body), 'second try')
+  t.equal(origin.state.requests, 2, 'two requests, on two connections')
+  t.equal(origin.state.connections, 2)
+})
+
+t.test('a connection the origin closes on every try: get rejects with StorageUnavailableError after two tries', async (t) => {
+  const origin = await startOrigin(t, (res) => res.socket?.destroy())
+  const storage = storageAt(t, origin.endpoint)
+  t.type(await storage.get('any').catch((e: unknown) => e), StorageUnavailableError)
+  t.equal(origin.state.requests, 2)
+})
+
 t.test('a range the origin ignores (200 with the whole object) is refused, not sent as the range', async (t) => {
   const origin = await startOrigin(t, (res) => res.end('0123456789'))
   const storage = storageAt(t, origin.endpoint)
