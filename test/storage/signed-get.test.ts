@@ -9,7 +9,7 @@ import { Readable } from 'node:stream'
 import t, { type Test } from 'tap'
 import { loadConfig, S3_SETTINGS, type ConfigInput } from '../../src/config.js'
 import { createS3Storage, type S3Storage } from '../../src/storage/s3.js'
-import { encodeKey, objectTarget } from '../../src/storage/signed-get.js'
+import { encodeKey, objectTarget, type ReadObserver } from '../../src/storage/signed-get.js'
 import { ObjectNotFoundError, StorageUnavailableError } from '../../src/storage/storage.js'
 import { createTestS3 } from '../helper.js'
 import { startSigV4Front } from '../support/sigv4-front.js'
@@ -20,7 +20,7 @@ const s3 = await createTestS3(t)
 const front = await startSigV4Front(() => s3.endpoint, new Map([['S3RVER', 'S3RVER']]))
 t.teardown(() => front.close())
 
-function storageAt (t: Test, endpoint: string, overrides: ConfigInput = {}): S3Storage {
+function storageAt (t: Test, endpoint: string, overrides: ConfigInput = {}, observe?: ReadObserver): S3Storage {
   const config = loadConfig({
     S3_BUCKET: s3.bucket,
     S3_REGION: 'us-east-1',
@@ -35,7 +35,7 @@ function storageAt (t: Test, endpoint: string, overrides: ConfigInput = {}): S3S
     S3_MAX_SOCKETS: '4',
     ...overrides
   }, S3_SETTINGS)
-  const storage = createS3Storage(config)
+  const storage = createS3Storage(config, observe ? { observe } : {})
   t.teardown(() => storage.destroy())
   return storage
 }
@@ -82,6 +82,21 @@ t.test('a wrong secret: the front refuses the signature, get and head reject wit
   t.type(await storage.head('signed/secret').catch((e: unknown) => e), StorageUnavailableError, 'head')
   t.equal(front.refused.length, before + 2, 'both were refused for their signature')
   t.match(front.refused.at(-1), /signature mismatch/)
+})
+
+t.test('every read is reported to the observer (the S3 metrics) with its operation and outcome', async (t) => {
+  const seen: string[] = []
+  const observe: ReadObserver = (operation) => (outcome) => { seen.push(`${operation} ${outcome}`) }
+  const storage = storageAt(t, front.endpoint, {}, observe)
+  await storage.put('signed/observed', Readable.from([Buffer.from('x')]), { contentType: 'text/plain' })
+  await text((await storage.get('signed/observed')).body)
+  await storage.get('signed/not-there').catch(() => {})
+  await storage.head('signed/observed')
+  await storage.head('signed/not-there')
+  await storage.get('signed/observed', { signal: AbortSignal.abort() }).catch(() => {})
+  const wrong = storageAt(t, front.endpoint, { S3_SECRET_ACCESS_KEY: 'not-the-secret' }, observe)
+  await wrong.get('signed/observed').catch(() => {})
+  t.same(seen, ['GetObject ok', 'GetObject not_found', 'HeadObject ok', 'HeadObject not_found', 'GetObject aborted', 'GetObject error'])
 })
 
 t.test('the bucket is addressed as the config says', async (t) => {
