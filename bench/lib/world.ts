@@ -58,6 +58,8 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
     HOME: process.env.HOME ?? tmpdir(),
     PORT: String(port),
     HOST: '127.0.0.1',
+    // Off: on its default port it would clash with any other instance on the machine.
+    METRICS_PORT: '0',
     LOG_LEVEL: knobs.logLevel,
     DATABASE_URL: database.url,
     REDIS_URL: urls.redis,

@@ -1,7 +1,9 @@
 // S3 calls observed where every call passes: a middleware on the client's
 // stack (initialize step, so retries count in the duration), which also sees
-// the calls lib-storage makes for multipart uploads.
+// the calls lib-storage makes for multipart uploads; and the reads that do not
+// use the SDK (src/storage/signed-get.ts), under the same operation names.
 import type { S3Client } from '@aws-sdk/client-s3'
+import type { ReadObserver } from '../storage/signed-get.js'
 import type { Metrics } from './metrics.js'
 
 type S3Metrics = Metrics['s3']
@@ -22,6 +24,17 @@ export function observeS3 (client: S3Client, metrics: S3Metrics): void {
       metrics.requests.inc({ operation, outcome })
     }
   }, { step: 'initialize', name: 'chatAttachmentsMetrics', override: true })
+}
+
+/** Reads sent without the SDK: timed up to the answer's headers, as the SDK's calls are. */
+export function readObserver (metrics: S3Metrics): ReadObserver {
+  return (operation) => {
+    const stop = metrics.duration.startTimer({ operation })
+    return (outcome) => {
+      stop()
+      metrics.requests.inc({ operation, outcome })
+    }
+  }
 }
 
 /** A missing object and a caller's abort are answers, not S3 failures. */

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
-import { observeS3 } from '../metrics/s3.js'
+import { observeS3, readObserver } from '../metrics/s3.js'
 import { createS3Storage, type S3Storage } from '../storage/s3.js'
 
 declare module 'fastify' {
@@ -10,7 +10,7 @@ declare module 'fastify' {
 }
 
 export default fp<{ config: Config }>(async function storagePlugin (app, { config }) {
-  const storage = createS3Storage(config)
+  const storage = createS3Storage(config, { observe: readObserver(app.metrics.s3) })
   observeS3(storage.client, app.metrics.s3)
   app.decorate('storage', storage)
   app.addHook('onClose', () => storage.destroy())

@@ -107,6 +107,8 @@ t.test('sockets: a body read to the end goes back to the pool, a destroyed body 
   const storage = s3Storage(t)
   const size = 4 * 1024 * 1024
   await storage.put('s3/pool', Readable.from(randomChunks(size)), { contentType: 'application/octet-stream' })
+  // The put's socket stays idle in the SDK's pool; reads have their own pool.
+  const afterPut = storage.socketStats()
 
   // Even downloads are abandoned before the first byte is read, odd ones half-way.
   for (let i = 0; i < 6; i++) {
@@ -123,6 +125,7 @@ t.test('sockets: a body read to the end goes back to the pool, a destroyed body 
   let received = 0
   for await (const chunk of body) received += (chunk as Buffer).length
   t.equal(received, size)
-  await waitUntil(() => storage.socketStats().active === 0, 'the socket of the complete download goes back to the pool')
-  t.same(storage.socketStats(), { active: 0, idle: 1, queued: 0 }, 'the socket of a complete download is kept alive for reuse')
+  // The spare connection undici opens after an aborted read closes unused (src/storage/signed-get.ts).
+  await waitUntil(() => storage.socketStats().active === 0 && storage.socketStats().idle === afterPut.idle + 1, 'the socket of the complete download goes back to the pool')
+  t.same(storage.socketStats(), { active: 0, idle: afterPut.idle + 1, queued: 0 }, 'the socket of a complete download is kept alive for reuse')
 })
