@@ -33,11 +33,20 @@ function findToken (request: FastifyRequest, cookieName: string): { token: strin
   if (header) return { token: header, source: 'header' }
   const cookie = request.headers.cookie ? parseCookies(request.headers.cookie)[cookieName] : undefined
   if (cookie) return { token: cookie, source: 'cookie' }
-  const query = (request.query as Record<string, unknown> | undefined)?.token
+  const query = fieldOf(request.query, 'token')
   if (typeof query === 'string' && query !== '') return { token: query, source: 'query' }
   // A repeated ?token= (an array) is not a token: 401, never 400.
   if (query !== undefined) return { token: '', source: 'query' }
   return undefined
+}
+
+/**
+ * One field of the query or the path parameters as the router parsed them:
+ * identify() runs in onRequest, before any route's schema has validated
+ * them, and for every path under the prefix (unknown ones included).
+ */
+function fieldOf (parsed: unknown, name: string): unknown {
+  return typeof parsed === 'object' && parsed !== null && Object.hasOwn(parsed, name) ? Reflect.get(parsed, name) : undefined
 }
 
 export function identify (app: FastifyInstance, request: FastifyRequest, config: ViewerConfig): Viewer {
@@ -50,7 +59,8 @@ export function identify (app: FastifyInstance, request: FastifyRequest, config:
   const { claims } = verified
   const rules: LifetimeRules = { maxTtlSeconds: config.TOKEN_MAX_TTL_SECONDS, clockSkewSeconds: config.TOKEN_CLOCK_SKEW_SECONDS }
   const now = Date.now() / 1000
-  const dialogId = (request.params as { dialogId?: string } | undefined)?.dialogId
+  const param = fieldOf(request.params, 'dialogId')
+  const dialogId = typeof param === 'string' ? param : undefined
   const refusal = lifetimeRefusal(claims, rules, now) ??
     (source === 'query' ? linkTokenRefusal(claims, dialogId, config.QUERY_TOKEN_MAX_TTL_SECONDS, rules, now) : undefined)
   if (refusal) return { presented: true, source, refusal }
