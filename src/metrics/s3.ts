@@ -3,6 +3,7 @@
 // the calls lib-storage makes for multipart uploads.
 import type { S3Client } from '@aws-sdk/client-s3'
 import type { Metrics } from './metrics.js'
+import { fieldOf, stringField } from '../fields.js'
 
 type S3Metrics = Metrics['s3']
 
@@ -26,8 +27,8 @@ export function observeS3 (client: S3Client, metrics: S3Metrics): void {
 
 /** A missing object and a caller's abort are answers, not S3 failures. */
 function outcomeOf (err: unknown): string {
-  const e = err as { name?: string, $metadata?: { httpStatusCode?: number } }
-  if (e?.name === 'AbortError') return 'aborted'
-  if (e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404) return 'not_found'
+  const name = stringField(err, 'name')
+  if (name === 'AbortError') return 'aborted'
+  if (name === 'NoSuchKey' || name === 'NotFound' || fieldOf(fieldOf(err, '$metadata'), 'httpStatusCode') === 404) return 'not_found'
   return 'error'
 }

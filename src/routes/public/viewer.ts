@@ -11,6 +11,7 @@ import {
   bearerToken, hasScope, lifetimeRefusal, linkTokenRefusal, verifyToken, WRITE_SCOPE,
   type LifetimeRules, type TokenClaims, type TokenRefusal
 } from '../../plugins/auth.js'
+import { fieldOf } from '../../fields.js'
 
 export const READ_ANY_SCOPE = 'attachments:read:any'
 
@@ -33,20 +34,13 @@ function findToken (request: FastifyRequest, cookieName: string): { token: strin
   if (header) return { token: header, source: 'header' }
   const cookie = request.headers.cookie ? parseCookies(request.headers.cookie)[cookieName] : undefined
   if (cookie) return { token: cookie, source: 'cookie' }
+  // identify() runs in onRequest, before any route's schema has validated
+  // the query and params, and for every path under the prefix.
   const query = fieldOf(request.query, 'token')
   if (typeof query === 'string' && query !== '') return { token: query, source: 'query' }
   // A repeated ?token= (an array) is not a token: 401, never 400.
   if (query !== undefined) return { token: '', source: 'query' }
   return undefined
-}
-
-/**
- * One field of the query or the path parameters as the router parsed them:
- * identify() runs in onRequest, before any route's schema has validated
- * them, and for every path under the prefix (unknown ones included).
- */
-function fieldOf (parsed: unknown, name: string): unknown {
-  return typeof parsed === 'object' && parsed !== null && Object.hasOwn(parsed, name) ? Reflect.get(parsed, name) : undefined
 }
 
 export function identify (app: FastifyInstance, request: FastifyRequest, config: ViewerConfig): Viewer {
