@@ -2,7 +2,9 @@
 // (DEV_ENV_FILE) for those the environment does not set. No development
 // defaults: a missing variable stops it exactly as in production. Plain
 // JavaScript, so it runs where only production dependencies are installed.
-// The image runs `node dist/server.js` itself.
+// The image runs `node dist/server.js` itself. The npm script passes the
+// image's --max-semi-space-size (Dockerfile NODE_OPTIONS; README "Idle memory"):
+// a V8 flag cannot be set from inside the process once the heap exists.
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseEnv } from 'node:util'

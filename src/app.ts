@@ -83,5 +83,5 @@ export function buildApp ({ config, log = {} }: AppOptions): FastifyInstance {
   app.register(healthRoutes)
   app.register(internalRoutes, { prefix: INTERNAL_PREFIX })
   app.register(publicRoutes, { prefix: PUBLIC_PREFIX })
-  return app as unknown as FastifyInstance
+  return app
 }

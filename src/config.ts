@@ -5,10 +5,29 @@ import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
+import { fieldOf } from './fields.js'
 
 const LogLevel = Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' })
 const ChecksumMode = Type.Enum(['WHEN_REQUIRED', 'WHEN_SUPPORTED'], { default: 'WHEN_REQUIRED' })
 const Milliseconds = (defaultValue: number) => Type.Integer({ minimum: 1, default: defaultValue })
+
+// The S3 settings, written once: the schema takes them, S3_SETTINGS lists their names.
+const S3_PROPERTIES = {
+  S3_BUCKET: Type.String({ minLength: 3, maxLength: 63 }),
+  S3_REGION: Type.String({ minLength: 1 }),
+  S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
+  S3_FORCE_PATH_STYLE: Type.Boolean({ default: false }),
+  S3_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1 })),
+  S3_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  // Ends with "/": the key layout is "<prefix><dialogId>/<attachmentId>", and
+  // the orphan sweep lists exactly this prefix.
+  S3_KEY_PREFIX: Type.String({ pattern: '^[A-Za-z0-9!_.*()-][A-Za-z0-9!_.*()/-]*/$', default: 'attachments/' }),
+  S3_CHECKSUMS: ChecksumMode,
+  S3_CONNECT_TIMEOUT_MS: Milliseconds(3_000),
+  S3_REQUEST_TIMEOUT_MS: Milliseconds(15_000),
+  S3_SOCKET_TIMEOUT_MS: Milliseconds(60_000),
+  S3_MAX_SOCKETS: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 })
+}
 
 export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
@@ -41,20 +60,7 @@ export const ConfigSchema = Type.Object({
   // Longest wait for Redis per request before the rate limit fails open.
   REDIS_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 5_000, default: 250 }),
 
-  S3_BUCKET: Type.String({ minLength: 3, maxLength: 63 }),
-  S3_REGION: Type.String({ minLength: 1 }),
-  S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
-  S3_FORCE_PATH_STYLE: Type.Boolean({ default: false }),
-  S3_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1 })),
-  S3_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1 })),
-  // Ends with "/": the key layout is "<prefix><dialogId>/<attachmentId>", and
-  // the orphan sweep lists exactly this prefix.
-  S3_KEY_PREFIX: Type.String({ pattern: '^[A-Za-z0-9!_.*()-][A-Za-z0-9!_.*()/-]*/$', default: 'attachments/' }),
-  S3_CHECKSUMS: ChecksumMode,
-  S3_CONNECT_TIMEOUT_MS: Milliseconds(3_000),
-  S3_REQUEST_TIMEOUT_MS: Milliseconds(15_000),
-  S3_SOCKET_TIMEOUT_MS: Milliseconds(60_000),
-  S3_MAX_SOCKETS: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
+  ...S3_PROPERTIES,
 
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
@@ -166,15 +172,16 @@ export type Config = Static<typeof ConfigSchema>
 // The settings each client factory reads, written once: the server passes
 // the whole config, a CLI loads just these (plus its own).
 export const DATABASE_SETTINGS = ['DATABASE_URL', 'DATABASE_POOL_MAX', 'DATABASE_STATEMENT_TIMEOUT_MS'] as const
-export const S3_SETTINGS = [
-  'S3_BUCKET', 'S3_REGION', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_KEY_PREFIX',
-  'S3_CHECKSUMS', 'S3_CONNECT_TIMEOUT_MS', 'S3_REQUEST_TIMEOUT_MS', 'S3_SOCKET_TIMEOUT_MS', 'S3_MAX_SOCKETS'
-] as const
+export const S3_SETTINGS = namesOf(S3_PROPERTIES)
 export const SCAN_SETTINGS = ['SCAN_MODE', 'CLAMD_HOST', 'CLAMD_PORT', 'CLAMD_SOCKET', 'SCAN_TIMEOUT_MS'] as const
 export const IMAGE_SETTINGS = [
   'PREVIEW_SIZES', 'PREVIEW_MAX_FRAMES', 'IMAGE_MAX_PIXELS', 'ATTACHMENT_MAX_BYTES', 'PREVIEW_CONCURRENCY', 'PREVIEW_QUEUE_MAX',
   'PREVIEW_TIMEOUT_MS', 'PREVIEW_WAIT_MS'
 ] as const
+/** The property names of a group of settings (a type guard rather than a cast of Object.keys). */
+function namesOf<T extends object> (properties: T): ReadonlyArray<Extract<keyof T, string>> {
+  return Object.keys(properties).filter((name): name is Extract<keyof T, string> => Object.hasOwn(properties, name))
+}
 export type DatabaseConfig = Pick<Config, typeof DATABASE_SETTINGS[number]>
 export type S3Config = Pick<Config, typeof S3_SETTINGS[number]>
 export type ConfigInput = Record<string, string | undefined>
@@ -200,8 +207,8 @@ export function loadConfig (env: ConfigInput, only?: ReadonlyArray<keyof Config>
   try {
     config = envSchema<Partial<Config>>({ schema, data, env: false, dotenv: false })
   } catch (err) {
-    const errors = (err as { errors?: AjvError[] }).errors
-    if (!errors) throw err
+    const errors = fieldOf(err, 'errors')
+    if (!Array.isArray(errors)) throw err
     problems.push(...errors.map(describeAjvError))
   }
 

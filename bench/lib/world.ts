@@ -12,6 +12,7 @@ import { linkAttachments, tokenSigner, uploadFile } from './api.js'
 import { pinSelf, planCores } from './cores.js'
 import { Cleanup, createDatabase, freePort, prepareRedis, stopChild } from './infra.js'
 import { measure } from './load.js'
+import { imageEnv } from './image-env.js'
 import { findNginx, startNginx } from './nginx.js'
 import { noisePng } from './png.js'
 import { startHello, startLocalS3, startNaiveProxy, startService, type RunningService } from './servers.js'
@@ -53,9 +54,12 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
 
   const port = await freePort()
   const logFile = join(workDir, 'service.log')
+  const fromImage = imageEnv()
+  note(`the image's process settings (Dockerfile): ${Object.entries(fromImage).map(([name, value]) => `${name}=${value}`).join(', ')}`)
   const baseEnv: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? tmpdir(),
+    ...fromImage,
     PORT: String(port),
     HOST: '127.0.0.1',
     // Off: on its default port it would clash with any other instance on the machine.

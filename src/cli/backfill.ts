@@ -19,6 +19,7 @@ import { runBackfill } from '../jobs/backfill.js'
 import { DEFAULT_LEGACY_SCHEMA, LegacySchemaError, type LegacySchema } from '../jobs/legacy-source.js'
 import { writeJobMetrics } from '../metrics/textfile.js'
 import { createS3Storage } from '../storage/s3.js'
+import { stringField } from '../fields.js'
 
 const SCHEMA_FLAGS: Record<string, keyof LegacySchema> = {
   'messages-table': 'messagesTable',
@@ -187,7 +188,7 @@ async function main (): Promise<number> {
       process.stderr.write(`${err.message}\n`)
       return 2
     }
-    if (err instanceof UsageError || err instanceof LegacySchemaError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (err instanceof UsageError || err instanceof LegacySchemaError || stringField(err, 'code')?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`)
       return 2
     }

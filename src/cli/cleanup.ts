@@ -10,6 +10,7 @@ import { runCleanup, type CleanupSummary } from '../jobs/cleanup.js'
 import { parseDuration } from '../jobs/duration.js'
 import { writeJobMetrics } from '../metrics/textfile.js'
 import { createS3Storage } from '../storage/s3.js'
+import { stringField } from '../fields.js'
 
 const USAGE = `Usage: cleanup [options]
 Deletes staged uploads older than --older-than and attachments past their
@@ -72,7 +73,7 @@ async function main (): Promise<number> {
       process.stderr.write(`${err.message}\n`)
       return 2
     }
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (err instanceof UsageError || stringField(err, 'code')?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`)
       return 2
     }

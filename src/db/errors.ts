@@ -11,6 +11,7 @@
 // (A transaction's BEGIN is not wrapped by drizzle; postgres.js marks every
 // error of a query it ran with an own `query` property, which counts too.)
 import { DrizzleQueryError } from 'drizzle-orm/errors'
+import { fieldOf, stringField } from '../fields.js'
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE'])
 // postgres.js' own codes for a connection it could not open or lost.
@@ -24,7 +25,8 @@ export function isDatabaseUnavailable (err: unknown): boolean {
   let inQuery = false
   for (let depth = 0; current instanceof Error && depth < 5; depth++) {
     if (current instanceof DrizzleQueryError || Object.hasOwn(current, 'query')) inQuery = true
-    const { code, name } = current as { code?: unknown, name?: string }
+    const code = fieldOf(current, 'code')
+    const name = stringField(current, 'name')
     if (typeof code === 'string') {
       if (DRIVER_CODES.has(code)) return true
       if (name === 'PostgresError' && SQLSTATE_UNAVAILABLE.test(code)) return true

@@ -8,6 +8,7 @@ import type { PreviewFormat } from '../images/index.js'
 import type { Db } from './client.js'
 import type { RowCache } from './row-cache.js'
 import { attachmentPreview, chatAttachment, type AttachmentRow, type NewPreviewRow, type PreviewRow } from './schema.js'
+import { stringField } from '../fields.js'
 
 /** What a request asks for: WebP, or the fallback (JPEG, or PNG with alpha). */
 export type WantedFormat = 'webp' | 'fallback'
@@ -101,5 +102,5 @@ export function holdPreviewLock (previews: PreviewRepository, attachmentId: stri
 
 /** Postgres' answer when lock_timeout ran out. */
 export function isLockTimeout (err: unknown): boolean {
-  return (err as { code?: string } | undefined)?.code === '55P03'
+  return stringField(err, 'code') === '55P03'
 }

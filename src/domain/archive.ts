@@ -13,9 +13,13 @@
 //   destroyed at once, which frees its socket.
 // manifest.json is the last entry: it lists every attachment with the path it
 // has inside the archive, or `missing: true` for an object storage lacked.
+//
+// zip-stream and the two copies of readable-stream it brings (~500 KB of
+// code) load with the first archive, not at start; that the package is
+// installed is checked at import.
 import type { Readable } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
-import ZipStream from 'zip-stream'
+import type ZipStream from 'zip-stream'
 import type { AttachmentRow } from '../db/schema.js'
 import { ObjectNotFoundError, type ObjectStorage } from '../storage/storage.js'
 import { ArchiveNames } from './archive-names.js'
@@ -45,8 +49,16 @@ export interface ArchiveOptions {
   onEntry?: (row: AttachmentRow, bytes: number) => void
 }
 
-export function buildArchive (deps: { storage: ObjectStorage, log: FastifyBaseLogger }, rows: AttachmentRow[], options: ArchiveOptions): Readable {
-  const zip = new ZipStream({ store: true })
+import.meta.resolve('zip-stream')
+let zipStream: Promise<typeof ZipStream> | undefined
+
+/**
+ * The archive as a stream (zip-stream's readable-stream Transform, which
+ * Fastify pipes like any stream and destroys when the client hangs up).
+ */
+export async function buildArchive (deps: { storage: ObjectStorage, log: FastifyBaseLogger }, rows: AttachmentRow[], options: ArchiveOptions): Promise<ZipStream> {
+  zipStream ??= import('zip-stream').then((module) => module.default)
+  const zip = new (await zipStream)({ store: true })
   const controller = new AbortController()
   let open: Readable | undefined
   // Destroyed: by the client hanging up, or by a failure below.
@@ -89,7 +101,7 @@ export function buildArchive (deps: { storage: ObjectStorage, log: FastifyBaseLo
     deps.log.error({ err }, 'archive failed: the answer is cut short')
     zip.destroy(err instanceof Error ? err : new Error(String(err)))
   })
-  return zip as unknown as Readable
+  return zip
 }
 
 function describe (row: AttachmentRow): ManifestEntry {

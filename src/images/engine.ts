@@ -19,11 +19,11 @@
 // growing with the pixel count up to IMAGE_MAX_PIXELS; a waiting job holds
 // only its request. On glibc, run with MALLOC_ARENA_MAX=2 (the Dockerfile
 // does): libvips' threads otherwise leave freed memory in per-thread arenas.
-import sharp from 'sharp'
 import { MAX_PREVIEW_SIZE, previewConcurrency, previewSizes, type Config } from '../config.js'
 import { generate, type GenerateOutcome, type GenerateRequest } from './generate.js'
 import { HeicDecoder } from './heic-decoder.js'
 import { ImagePool, PreviewTimeoutError, type PoolStats } from './pool.js'
+import { sharpInstalled } from './sharp.js'
 
 export interface ImageEngineOptions {
   /** PREVIEW_SIZES: the only sizes generate() accepts. */
@@ -77,20 +77,9 @@ export interface ImageEngine {
   close: () => Promise<void>
 }
 
-/**
- * sharp is bounded once per process: no operation cache (its default 50 MiB
- * of decoded images would be kept between unrelated jobs) and one libvips
- * thread per image, the pool deciding how many images run at once. Each
- * running job also takes one thread of libuv's pool, which fs and dns share:
- * keep UV_THREADPOOL_SIZE (default 4) above the concurrency.
- */
-function boundSharp (): void {
-  sharp.cache(false)
-  sharp.concurrency(1)
-}
-
 export function createImageEngine (options: ImageEngineOptions): ImageEngine {
-  boundSharp()
+  // sharp itself is loaded by the first job (sharp.ts); a missing install fails here.
+  sharpInstalled()
   const pool = new ImagePool({ concurrency: options.concurrency, queueMax: options.queueMax, timeoutMs: options.timeoutMs })
   const heic = new HeicDecoder({ maxWorkers: options.heicWorkers ?? 1 })
   const sizes = new Set(options.sizes)

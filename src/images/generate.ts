@@ -25,13 +25,14 @@
 // grows with the pixel count, which IMAGE_MAX_PIXELS bounds. bench/previews.ts
 // measures the whole: 20 photos at once on 2 CPUs, ~170-205 MiB above idle.
 import type { Readable } from 'node:stream'
-import sharp, { type Sharp } from 'sharp'
+import type { Sharp } from 'sharp'
 import { rgbaToThumbHash } from 'thumbhash'
 import { fallbackFormat, imageFormatOf, PREVIEW_CONTENT_TYPES, type ImageFormat, type PreviewFormat } from './formats.js'
 import type { HeicDecoder } from './heic-decoder.js'
 import { readHeifPrimary } from './heif-boxes.js'
 import { probeImage } from './probe.js'
 import { readInput } from './read-input.js'
+import { loadSharp } from './sharp.js'
 
 export interface PreviewVariant {
   /** One of the configured sizes: the preview fits in size x size. */
@@ -120,6 +121,9 @@ export async function generate (request: GenerateRequest, limits: GenerateLimits
   // sharp's prebuilt libvips has no BMP loader.
   if (!format || format === 'bmp') return NONE('unsupported_format')
 
+  // Outside the try below: sharp failing to load is the service's fault,
+  // not the image's, and must not be recorded as an undecodable image.
+  const sharp = await loadSharp()
   const seconds = () => Math.max(1, Math.ceil((deadline - Date.now()) / 1000))
   try {
     let input: Buffer = data

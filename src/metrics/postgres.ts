@@ -7,6 +7,7 @@
 import type postgres from 'postgres'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import type { Metrics } from './metrics.js'
+import { stringField } from '../fields.js'
 
 type PostgresMetrics = Metrics['postgres']
 
@@ -66,7 +67,7 @@ export function observeSql (sql: postgres.Sql, poolSize: number, metrics: Postgr
 function errorKind (err: unknown): string {
   let current: unknown = err
   for (let depth = 0; current instanceof Error && depth < 5; depth++) {
-    if ((current as { code?: string }).code === '57014') return 'timeout'
+    if (stringField(current, 'code') === '57014') return 'timeout'
     current = current.cause
   }
   return isDatabaseUnavailable(err) ? 'unavailable' : 'query'

@@ -5,6 +5,7 @@
 import type { S3Client } from '@aws-sdk/client-s3'
 import type { ReadObserver } from '../storage/signed-get.js'
 import type { Metrics } from './metrics.js'
+import { fieldOf, stringField } from '../fields.js'
 
 type S3Metrics = Metrics['s3']
 
@@ -39,8 +40,8 @@ export function readObserver (metrics: S3Metrics): ReadObserver {
 
 /** A missing object and a caller's abort are answers, not S3 failures. */
 function outcomeOf (err: unknown): string {
-  const e = err as { name?: string, $metadata?: { httpStatusCode?: number } }
-  if (e?.name === 'AbortError') return 'aborted'
-  if (e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404) return 'not_found'
+  const name = stringField(err, 'name')
+  if (name === 'AbortError') return 'aborted'
+  if (name === 'NoSuchKey' || name === 'NotFound' || fieldOf(fieldOf(err, '$metadata'), 'httpStatusCode') === 404) return 'not_found'
   return 'error'
 }

@@ -2,6 +2,7 @@ import fastifyJwt from '@fastify/jwt'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { jwtVerification, type Config } from '../config.js'
+import { stringField } from '../fields.js'
 
 export interface TokenClaims {
   sub?: string
@@ -56,7 +57,8 @@ const REFUSALS: Record<string, TokenRefusal> = {
 }
 
 function refusalOf (err: unknown): TokenRefusal {
-  const { code, message } = err as { code?: string, message?: string }
+  const code = stringField(err, 'code')
+  const message = stringField(err, 'message')
   if (code === 'FAST_JWT_INVALID_CLAIM_VALUE' || code === 'FAST_JWT_INVALID_CLAIM_TYPE') {
     if (/\biss\b/.test(message ?? '')) return 'issuer'
     if (/\baud\b/.test(message ?? '')) return 'audience'

@@ -2,6 +2,7 @@ import fastifySwagger, { type SwaggerTransform } from '@fastify/swagger'
 import type { FastifySchema } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
+import { INTERNAL_PREFIX, PUBLIC_PREFIX } from '../routes/paths.js'
 import { SHARED_SCHEMAS } from '../schemas/index.js'
 
 type Requirements = Array<Record<string, string[]>>
@@ -29,7 +30,7 @@ export default fp<{ config: Pick<Config, 'JWT_COOKIE_NAME' | 'QUERY_TOKEN_MAX_TT
       info: {
         title: 'chat-attachments',
         version: '1',
-        description: 'Stores and delivers the file attachments of the customer-support chat: the internal API of the main chat app (`/internal/v1`), browser downloads (`/v1`) and health probes.'
+        description: `Stores and delivers the file attachments of the customer-support chat: the internal API of the main chat app (\`${INTERNAL_PREFIX}\`), browser downloads (\`${PUBLIC_PREFIX}\`) and health probes.`
       },
       // Relative: the document describes the service that serves it.
       servers: [{ url: '/', description: 'This service' }],

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { SECURITY } from '../plugins/openapi.js'
 import { ref } from '../schemas/common.js'
 import { Liveness, Readiness } from '../schemas/health.js'
+import { stringField } from '../fields.js'
 
 const CHECK_TIMEOUT_MS = 2_000
 
@@ -57,7 +58,7 @@ async function check (probe: (signal: AbortSignal) => Promise<unknown>): Promise
     await probe(signal)
     return { ok: true, latencyMs: Math.round(performance.now() - started) }
   } catch (err) {
-    const error = signal.aborted ? 'timeout' : ((err as { code?: string }).code ?? (err as Error).name ?? 'error')
+    const error = signal.aborted ? 'timeout' : (stringField(err, 'code') ?? stringField(err, 'name') ?? 'error')
     return { ok: false, latencyMs: Math.round(performance.now() - started), error }
   }
 }

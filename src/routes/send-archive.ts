@@ -9,8 +9,8 @@ import { buildArchive, type ArchiveOptions } from '../domain/archive.js'
 import { BusyError, TooManyDownloadsError } from '../errors.js'
 import { contentDisposition } from '../http/content-disposition.js'
 
-export function sendArchive (app: FastifyInstance, request: FastifyRequest, reply: FastifyReply,
-  rows: AttachmentRow[], options: ArchiveOptions & { slotKey: string, fileName: string }): FastifyReply {
+export async function sendArchive (app: FastifyInstance, request: FastifyRequest, reply: FastifyReply,
+  rows: AttachmentRow[], options: ArchiveOptions & { slotKey: string, fileName: string }): Promise<FastifyReply> {
   const config = app.config
   const release = app.slots.downloads.acquire(options.slotKey)
   if (release === 'key') throw Object.assign(new TooManyDownloadsError(config.DOWNLOAD_MAX_CONCURRENT_PER_USER), { headers: { 'retry-after': '1' } })
@@ -20,7 +20,7 @@ export function sendArchive (app: FastifyInstance, request: FastifyRequest, repl
     request.log.info({ stallMs: config.DOWNLOAD_STALL_MS }, 'archive stalled: the client read nothing, connection closed')
     reply.raw.destroy()
   })
-  const archive = buildArchive({ storage: app.storage, log: request.log }, rows, options)
+  const archive = await buildArchive({ storage: app.storage, log: request.log }, rows, options)
   request.log.info({ attachments: rows.length, bytes: rows.reduce((sum, row) => sum + row.sizeBytes, 0) }, 'archive streaming')
   return reply.code(200).headers({
     'content-type': 'application/zip',

@@ -24,6 +24,7 @@ import { connect, type Socket } from 'node:net'
 import { Writable } from 'node:stream'
 import { ScannerUnavailableError } from '../errors.js'
 import type { ScanOptions, ScanSession, Scanner, Verdict } from './scanner.js'
+import { stringField } from '../fields.js'
 
 export type ClamdAddress = { host: string, port: number } | { path: string }
 
@@ -239,7 +240,7 @@ function connectionError (err: Error, where: string): Error {
 }
 
 function errorCode (err: Error): string {
-  return (err as { code?: string }).code ?? err.message
+  return stringField(err, 'code') ?? err.message
 }
 
 /** Signature names reach clients and logs: printable ASCII, bounded. */

@@ -1,4 +1,4 @@
-import { Type, type TSchema } from 'typebox'
+import { Type, type Static, type TSchema, type TUnsafe } from 'typebox'
 
 // Dialog, message and user ids of the main app: opaque, URL-safe, bounded.
 export const ID_PATTERN = '^[A-Za-z0-9_-]{1,128}$'
@@ -23,10 +23,11 @@ export const ErrorResponse = Type.Object({
  * lists the schema once under components.schemas, and the type provider
  * still sees the schema's own static type.
  */
-export function ref<T extends TSchema> (schema: T, options: { description?: string } = {}): T {
-  const id = (schema as { $id?: unknown }).$id
+export function ref<T extends TSchema> (schema: T, options: { description?: string } = {}): TUnsafe<Static<T>> {
+  const id = '$id' in schema ? schema.$id : undefined
   if (typeof id !== 'string') throw new Error('only a schema with an $id can be referenced')
-  return { $ref: `${id}#`, ...options } as unknown as T
+  // Unsafe: a schema of the given static type, whatever its JSON (here a $ref).
+  return Type.Unsafe<Static<T>>({ $ref: `${id}#`, ...options })
 }
 
 // What each error status means on the internal API; the answer's `code`

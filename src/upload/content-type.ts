@@ -3,7 +3,11 @@
 // modelled on the WHATWG MIME Sniffing "rules for identifying an unknown
 // MIME type" (markup that a browser would render as HTML/SVG/XML is labelled
 // as such, so it can be refused or served inert).
-import { fileTypeFromBuffer } from 'file-type'
+//
+// file-type and its tokenizers (~150 KB of code) load with the first upload,
+// not at start; that the package is installed is checked at import.
+import.meta.resolve('file-type')
+let fileType: Promise<typeof import('file-type')> | undefined
 
 /** Bytes of the file's start that detection looks at. */
 export const SNIFF_BYTES = 4100
@@ -20,7 +24,8 @@ const TEXT_REFINEMENTS = new Map([
 const HTML_TAG = /^<(!doctype html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body|br|p|!--)[\s>]/i
 
 export async function detectContentType (sample: Uint8Array, declared?: string): Promise<string> {
-  const detected = await fileTypeFromBuffer(sample)
+  fileType ??= import('file-type')
+  const detected = await (await fileType).fileTypeFromBuffer(sample)
   if (detected) {
     if (detected.mime === 'application/xml') return markupType(decodeText(sample) ?? '') ?? 'application/xml'
     return detected.mime

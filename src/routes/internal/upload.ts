@@ -11,6 +11,7 @@ import { DialogParams, errorResponses, ExternalId, ID_PATTERN, ID_REGEX, ref } f
 import { sanitizeFileName } from '../../upload/file-name.js'
 import { stageAttachment } from '../../domain/stage-attachment.js'
 import type { StageOptions } from '../../upload/stage.js'
+import { fieldOf, stringField } from '../../fields.js'
 
 // Room for the multipart envelope around the file (boundaries, part headers,
 // the id fields) when judging a Content-Length before reading the body.
@@ -114,7 +115,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async function uploadRoutes (app
         })
       } catch (err) {
         // The multipart stream itself failed: a malformed body or a client gone.
-        if (file.errored && !(err as { statusCode?: number }).statusCode) throw multipartError(file.errored)
+        if (file.errored && !fieldOf(err, 'statusCode')) throw multipartError(file.errored)
         throw err
       }
     }
@@ -131,7 +132,8 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async function uploadRoutes (app
   }
 
   function multipartError (err: unknown): Error {
-    const { code, message } = err as { code?: string, message?: string }
+    const code = stringField(err, 'code')
+    const message = stringField(err, 'message')
     if (code === 'FST_REQ_FILE_TOO_LARGE') return new FileTooLargeError(maxBytes)
     if (code === 'FST_PARTS_LIMIT' || code === 'FST_FILES_LIMIT' || code === 'FST_FIELDS_LIMIT') {
       return new BadUploadError('Too many parts: send ownerId, optionally uploadedBy, and one file')

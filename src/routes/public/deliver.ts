@@ -32,14 +32,14 @@ export interface Readable {
 }
 
 /** The row a browser request may read, or the error it gets (401, or the common 404). */
-export async function findReadable (app: FastifyInstance, request: FastifyRequest): Promise<Readable> {
+export async function findReadable (app: FastifyInstance, request: FastifyRequest, params: { dialogId: string, attachmentId: string }): Promise<Readable> {
   const viewer = request.viewer
   const claims = viewer?.claims
   if (!claims) throw viewer?.presented ? invalidToken(viewer.refusal) : missingToken()
 
   // Malformed ids run the same lookup as unknown ones, so no 404 answers
   // faster than another.
-  const { dialogId, attachmentId } = request.params as { dialogId: string, attachmentId: string }
+  const { dialogId, attachmentId } = params
   const wellFormed = ID_REGEX.test(dialogId) && UUID.test(attachmentId)
   const row = await app.attachments.findById(wellFormed ? attachmentId : NIL_UUID)
   if (!wellFormed) throw attachmentNotFound('malformed_id')

@@ -3,13 +3,14 @@
 // access (one indistinguishable 404), preconditions (304/412) and range
 // (206/416) from the row, and only then one S3 request. HEAD stops before S3.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { contentDisposition } from '../../http/content-disposition.js'
 import { isInlineType, servedContentType } from '../../http/served-type.js'
 import { documentedAs, SECURITY } from '../../plugins/openapi.js'
 import { ErrorResponse, ref } from '../../schemas/common.js'
 import type { AttachmentRow } from '../../db/schema.js'
+import type { TypedRequest } from '../typed-request.js'
 import { findReadable, sendEntity, type Entity } from './deliver.js'
 
 // Opened directly, a browser renders an image inside a generated document;
@@ -76,10 +77,10 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
     })
   }
 
-  async function deliver (request: FastifyRequest, reply: FastifyReply, head: boolean) {
-    const readable = await findReadable(app, request)
+  async function deliver (request: TypedRequest<{ params: typeof Params, querystring: typeof Query }>, reply: FastifyReply, head: boolean) {
+    const readable = await findReadable(app, request, request.params)
     const { row } = readable
-    const inline = isInlineType(row.contentType) && !isDownloadRequested((request.query as { download?: unknown }).download)
+    const inline = isInlineType(row.contentType) && !isDownloadRequested(request.query.download)
     return sendEntity(app, request, reply, head, readable, entityOf(row, inline))
   }
 }

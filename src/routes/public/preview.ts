@@ -9,7 +9,7 @@
 // what is stored. A preview not made yet is made now, once across instances
 // (domain/previews.ts); the request waits for it up to PREVIEW_WAIT_MS.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { previewSizes } from '../../config.js'
 import { isLockTimeout, type WantedFormat } from '../../db/previews.js'
@@ -22,6 +22,7 @@ import { documentedAs, SECURITY } from '../../plugins/openapi.js'
 import { DOWNLOAD_RESPONSES } from './download.js'
 import { ObjectNotFoundError } from '../../storage/storage.js'
 import { INLINE_IMAGE_CSP } from './download.js'
+import type { TypedRequest } from '../typed-request.js'
 import { findReadable, sendEntity, type Readable } from './deliver.js'
 
 const Params = Type.Object({ dialogId: Type.String(), attachmentId: Type.String(), size: Type.String() })
@@ -67,11 +68,11 @@ const previewRoutes: FastifyPluginAsyncTypebox = async function previewRoutes (a
   app.get(path, { schema, exposeHeadRoute: false, config: { metrics: 'download', ...documentedAs({ response: DOWNLOAD_RESPONSES }) } }, (request, reply) => deliver(request, reply, false))
   app.head(path, { schema: { ...schema, hide: true }, config: { metrics: 'download' } }, (request, reply) => deliver(request, reply, true))
 
-  async function deliver (request: FastifyRequest, reply: FastifyReply, head: boolean) {
-    const readable = await findReadable(app, request)
+  async function deliver (request: TypedRequest<{ params: typeof Params, querystring: typeof Query }>, reply: FastifyReply, head: boolean) {
+    const readable = await findReadable(app, request, request.params)
     const { row } = readable
-    const size = Number((request.params as { size: string }).size)
-    if (!/^[1-9][0-9]{0,4}$/.test((request.params as { size: string }).size) || !sizes.has(size)) throw attachmentNotFound('unknown_route')
+    const size = Number(request.params.size)
+    if (!/^[1-9][0-9]{0,4}$/.test(request.params.size) || !sizes.has(size)) throw attachmentNotFound('unknown_route')
     if (row.previewState === null || row.previewState === 'none' || row.previewState === 'failed') throw noPreview(row.previewReason)
 
     const wanted = negotiate(request.headers.accept)

@@ -11,6 +11,7 @@ import {
   bearerToken, hasScope, lifetimeRefusal, linkTokenRefusal, verifyToken, WRITE_SCOPE,
   type LifetimeRules, type TokenClaims, type TokenRefusal
 } from '../../plugins/auth.js'
+import { fieldOf } from '../../fields.js'
 
 export const READ_ANY_SCOPE = 'attachments:read:any'
 
@@ -33,7 +34,9 @@ function findToken (request: FastifyRequest, cookieName: string): { token: strin
   if (header) return { token: header, source: 'header' }
   const cookie = request.headers.cookie ? parseCookies(request.headers.cookie)[cookieName] : undefined
   if (cookie) return { token: cookie, source: 'cookie' }
-  const query = (request.query as Record<string, unknown> | undefined)?.token
+  // identify() runs in onRequest, before any route's schema has validated
+  // the query and params, and for every path under the prefix.
+  const query = fieldOf(request.query, 'token')
   if (typeof query === 'string' && query !== '') return { token: query, source: 'query' }
   // A repeated ?token= (an array) is not a token: 401, never 400.
   if (query !== undefined) return { token: '', source: 'query' }
@@ -50,7 +53,8 @@ export function identify (app: FastifyInstance, request: FastifyRequest, config:
   const { claims } = verified
   const rules: LifetimeRules = { maxTtlSeconds: config.TOKEN_MAX_TTL_SECONDS, clockSkewSeconds: config.TOKEN_CLOCK_SKEW_SECONDS }
   const now = Date.now() / 1000
-  const dialogId = (request.params as { dialogId?: string } | undefined)?.dialogId
+  const param = fieldOf(request.params, 'dialogId')
+  const dialogId = typeof param === 'string' ? param : undefined
   const refusal = lifetimeRefusal(claims, rules, now) ??
     (source === 'query' ? linkTokenRefusal(claims, dialogId, config.QUERY_TOKEN_MAX_TTL_SECONDS, rules, now) : undefined)
   if (refusal) return { presented: true, source, refusal }

@@ -13,6 +13,7 @@ import { constants, deflateSync, inflateSync } from 'node:zlib'
 import { MetadataUnstrippableError } from './errors.js'
 import { scrubTiff, tiffStart } from './tiff.js'
 import { XmpScrubber } from './xmp.js'
+import { stringField } from '../../fields.js'
 
 export const XMP_KEYWORD = 'XML:com.adobe.xmp'
 const RAW_PROFILE = /^Raw profile type (exif|app1|xmp)$/i
@@ -54,7 +55,7 @@ export function scrubTextChunk (type: string, data: Buffer, kind: TextKind, maxB
   try {
     inflated = inflateSync(text, { maxOutputLength: maxBytes })
   } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+    if (stringField(err, 'code') === 'ERR_BUFFER_TOO_LARGE') {
       throw new MetadataUnstrippableError(`a compressed PNG metadata chunk inflates past ${maxBytes} bytes`)
     }
     // Not inflatable: no reader can see what is inside either.
