@@ -18,8 +18,9 @@ export const WRITE_SCOPE = 'attachments:write'
 /**
  * One verifier for service and user tokens: the configured key, its single
  * algorithm, `exp` required, `iss`/`aud` checked when configured. Verified
- * tokens are cached (bounded by their own expiry), so the hot path pays for
- * a signature check once per token rather than once per request.
+ * tokens are cached by verifyToken (bounded by their own expiry), so the
+ * hot path pays for a signature check once per token rather than once per
+ * request.
  */
 export default fp<{ config: Config }>(async function authPlugin (app, { config }) {
   const { key, algorithms } = jwtVerification(config)
@@ -30,8 +31,7 @@ export default fp<{ config: Config }>(async function authPlugin (app, { config }
       // fast-jwt checks iss/aud only when present: require them when configured.
       requiredClaims: ['exp', ...(config.JWT_ISSUER ? ['iss'] : []), ...(config.JWT_AUDIENCE ? ['aud'] : [])],
       ...(config.JWT_ISSUER ? { allowedIss: config.JWT_ISSUER } : {}),
-      ...(config.JWT_AUDIENCE ? { allowedAud: config.JWT_AUDIENCE } : {}),
-      cache: 10_000
+      ...(config.JWT_AUDIENCE ? { allowedAud: config.JWT_AUDIENCE } : {})
     }
   })
 }, { name: 'auth', fastify: '5.x' })
@@ -73,6 +73,13 @@ function refusalOf (err: unknown): TokenRefusal {
  * Infinity and would otherwise pass every comparison.
  */
 export function verifyToken (app: FastifyInstance, token: string): Verified {
+  // Accepted tokens, by their exact text, until they expire: the same text
+  // verifies the same way, and fast-jwt's own cache would hash the token
+  // (SHA-256) on every request to find it. Keyed per verifier (app.jwt).
+  let accepted = acceptedTokens.get(app.jwt)
+  if (!accepted) acceptedTokens.set(app.jwt, accepted = new Map())
+  const known = accepted.get(token)
+  if (known && known.exp * 1000 > Date.now()) return { claims: known }
   let claims: TokenClaims
   try {
     claims = app.jwt.verify<TokenClaims>(token)
@@ -83,8 +90,15 @@ export function verifyToken (app: FastifyInstance, token: string): Verified {
     const value = claims[name]
     if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value))) return { refusal: 'non_finite_claim' }
   }
+  accepted.delete(token)
+  accepted.set(token, claims)
+  // Oldest first out: bounded like the verifier's cache was.
+  if (accepted.size > ACCEPTED_TOKENS_MAX) accepted.delete(accepted.keys().next().value!)
   return { claims }
 }
+
+const ACCEPTED_TOKENS_MAX = 10_000
+const acceptedTokens = new WeakMap<object, Map<string, TokenClaims>>()
 
 export interface LifetimeRules {
   /** A browser token may expire at most this far ahead of now. */
