@@ -89,3 +89,14 @@ t.test('refusals are logged with their reason', async (t) => {
   const res = await app.inject({ url, headers: { authorization: `Bearer ${expired}` } })
   t.equal(res.json().message, 'The token is invalid or expired', 'the client is told nothing more')
 })
+
+t.test('a token accepted (and kept as verified) is refused once it expires', async (t) => {
+  const exp = now() + 2
+  const jwt = token({ sub: ownerId, exp })
+  const headers = { authorization: `Bearer ${jwt}` }
+  for (let i = 0; i < 2; i++) t.equal((await app.inject({ url, headers })).statusCode, 200, 'accepted, then answered from the verified tokens')
+  // Wall-clock time, not machine speed: wait until exp is in the past.
+  while (Date.now() <= exp * 1000) await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal((await app.inject({ url, headers })).statusCode, 401)
+  t.equal(reasonLogged(jwt), 'expired')
+})
