@@ -124,15 +124,17 @@ export function createRowCache<R, P> (options: RowCacheOptions): RowCache<R, P> 
     unlisten = async () => { await Promise.allSettled([a.unlisten(), b.unlisten()]) }
   }
 
+  function step (): void {
+    const done = unlisten ? beat() : listen().then(beat)
+    done.catch((err: unknown) => failures.failure(err)).finally(schedule)
+  }
   function schedule (): void {
     if (closed) return
-    timer = setTimeout(() => {
-      const step = unlisten ? beat() : listen().then(beat)
-      step.catch((err: unknown) => failures.failure(err)).finally(schedule)
-    }, heartbeatMs)
+    timer = setTimeout(step, heartbeatMs)
     timer.unref()
   }
-  schedule()
+  // Listening starts at once; until the first heartbeat is back, nothing is cached.
+  step()
 
   return {
     get (id) {
@@ -170,9 +172,13 @@ export function createRowCache<R, P> (options: RowCacheOptions): RowCache<R, P> 
     get current () { return isCurrent() },
     get size () { return entries.size },
     synced () {
-      return new Promise((resolve) => {
+      const waited = new Promise<void>((resolve) => {
         waiters.push({ after: seq + 1, resolve })
       })
+      // Sent now rather than at the next tick of the timer; a failure is the
+      // timer's to report, and its next heartbeat settles the wait.
+      if (unlisten && !closed) beat().catch(() => {})
+      return waited
     },
     async close () {
       closed = true
