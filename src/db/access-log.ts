@@ -13,9 +13,22 @@ export interface AccessCursor {
 
 export function createAccessLogRepository (db: Db) {
   return {
-    /** One INSERT for the whole batch. */
+    /**
+     * One INSERT for the whole batch, the rows sent as one JSON parameter
+     * (jsonb_to_recordset): a statement with a parameter per value cost the
+     * hot path more CPU, in drizzle's query building, than the reads it
+     * records (thousands of rows a second under load).
+     */
     async insertMany (rows: NewAccessRow[]): Promise<void> {
-      if (rows.length > 0) await db.insert(attachmentAccess).values(rows)
+      if (rows.length === 0) return
+      const json = JSON.stringify(rows.map((row) => [
+        row.attachmentId, row.dialogId, row.variant, row.viewer, row.grantedBy, row.tokenSource,
+        row.status, row.bytes, row.count ?? 1, row.clientHash ?? null, row.at
+      ]))
+      await db.execute(sql`
+        INSERT INTO attachment_access (attachment_id, dialog_id, variant, viewer, granted_by, token_source, status, bytes, count, client_hash, at)
+        SELECT (r->>0)::uuid, r->>1, r->>2, r->>3, r->>4, r->>5, (r->>6)::int, (r->>7)::bigint, (r->>8)::int, r->>9, (r->>10)::timestamptz
+        FROM jsonb_array_elements(${json}::jsonb) AS r`)
     },
 
     /** Newest first; `before` is the cursor of the last row of the previous page. */
