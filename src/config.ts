@@ -86,7 +86,7 @@ export const ConfigSchema = Type.Object({
   // Each instance takes a key's budget from Redis in portions of
   // RATE_LIMIT_MAX / RATE_LIMIT_PORTIONS places (at least 1), so most
   // requests cost no Redis call; never more than RATE_LIMIT_MAX pass, and up
-  // to a portion per instance may be refused early (metrics/rate-limit-store.ts).
+  // to a portion per instance may be refused early (http/rate-limit-budget.ts).
   RATE_LIMIT_PORTIONS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 64 }),
   // Comma list of proxy addresses or CIDRs whose X-Forwarded-For is believed.
   TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),

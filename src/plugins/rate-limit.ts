@@ -5,7 +5,7 @@
 // Registered inside the public context only. Fails open: when Redis is down
 // or slower than REDIS_TIMEOUT_MS, the request is served unlimited.
 //
-// The store's calls are observed (metrics/rate-limit-store.ts): their
+// The store's calls are observed (http/rate-limit-budget.ts): their
 // latency and failures are counted (each failure is a request served
 // unlimited: a fail-open event), and failures are logged throttled; the
 // plugin itself swallows them (skipOnError).
@@ -17,7 +17,7 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { RateLimitedError } from '../errors.js'
 import { failureLog } from '../failure-log.js'
-import { observedRedisStore } from '../metrics/rate-limit-store.js'
+import { redisBudgetStore } from '../http/rate-limit-budget.js'
 
 export interface RateLimitOptions {
   config: Config
@@ -33,7 +33,7 @@ export default fp<RateLimitOptions>(async function rateLimitPlugin (app, { confi
   } else {
     const failures = failureLog(app.log, 'Rate limit store (Redis)')
     const { failOpen, failing, storeDuration } = app.metrics.rateLimit
-    store = observedRedisStore(app.redis, { nameSpace: `${config.REDIS_KEY_PREFIX}rate:`, portions: config.RATE_LIMIT_PORTIONS }, {
+    store = redisBudgetStore(app.redis, { nameSpace: `${config.REDIS_KEY_PREFIX}rate:`, portions: config.RATE_LIMIT_PORTIONS }, {
       ok (seconds) {
         storeDuration.observe({ outcome: 'ok' }, seconds)
         failing.set(0)
@@ -54,7 +54,7 @@ export default fp<RateLimitOptions>(async function rateLimitPlugin (app, { confi
     max: config.RATE_LIMIT_MAX,
     timeWindow: config.RATE_LIMIT_WINDOW_MS,
     skipOnError: true,
-    // The shared Redis budget, observed (see metrics/rate-limit-store.ts).
+    // The shared Redis budget, observed (see http/rate-limit-budget.ts).
     ...(store ? { store } : {}),
     keyGenerator (request) {
       const ip = normalizeIP(request.ip)

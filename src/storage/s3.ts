@@ -38,7 +38,12 @@ export interface S3Storage extends ObjectStorage {
   socketStats (): { active: number, idle: number, queued: number }
 }
 
-export function createS3Storage (config: S3Config, { observe }: { observe?: ReadObserver } = {}): S3Storage {
+export interface S3StorageOptions {
+  /** Told of every signed read (the S3 metrics). */
+  observe?: ReadObserver
+}
+
+export function createS3Storage (config: S3Config, { observe }: S3StorageOptions = {}): S3Storage {
   const agentOptions = { keepAlive: true, maxSockets: config.S3_MAX_SOCKETS }
   const httpAgent = new HttpAgent(agentOptions)
   const httpsAgent = new HttpsAgent(agentOptions)

@@ -7,39 +7,20 @@ import { createServer, type Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import { HeadObjectCommand } from '@aws-sdk/client-s3'
 import t, { type Test } from 'tap'
-import { loadConfig, S3_SETTINGS, type ConfigInput } from '../../src/config.js'
-import { createS3Storage, type S3Storage } from '../../src/storage/s3.js'
+import type { ConfigInput } from '../../src/config.js'
+import type { S3Storage } from '../../src/storage/s3.js'
 import { StorageUnavailableError } from '../../src/storage/storage.js'
 import { createTestS3 } from '../helper.js'
-import { bucketClient, listMultipartUploads } from '../support/bucket.js'
+import { bucketClient, listMultipartUploads, testStorage } from '../support/bucket.js'
 import { randomChunks } from '../support/http.js'
 import { waitUntil } from '../support/wait.js'
 import { storageConformance } from './conformance.js'
 
 const s3 = await createTestS3(t)
 
-/** A storage over the file's S3 server, through the real config loader; destroyed when t ends. */
+/** A storage over the file's S3 server; destroyed when t ends. */
 function s3Storage (t: Test, overrides: ConfigInput = {}): S3Storage {
-  const config = loadConfig({
-    S3_BUCKET: s3.bucket,
-    S3_REGION: 'us-east-1',
-    S3_ENDPOINT: s3.endpoint,
-    S3_FORCE_PATH_STYLE: 'true',
-    S3_ACCESS_KEY_ID: 'S3RVER',
-    S3_SECRET_ACCESS_KEY: 'S3RVER',
-    S3_CHECKSUMS: 'WHEN_REQUIRED',
-    // Loopback connects at once, unless this process is starved; a stopped
-    // server refuses at once. So a long limit costs nothing and never fires.
-    S3_CONNECT_TIMEOUT_MS: '10000',
-    S3_REQUEST_TIMEOUT_MS: '10000',
-    S3_SOCKET_TIMEOUT_MS: '10000',
-    // A small pool, so a leaked socket soon stalls every later call.
-    S3_MAX_SOCKETS: '4',
-    ...overrides
-  }, S3_SETTINGS)
-  const storage = createS3Storage(config)
-  t.teardown(() => storage.destroy())
-  return storage
+  return testStorage(t, s3, { overrides })
 }
 
 await storageConformance(t, 'S3 (s3rver)', async (t) => ({

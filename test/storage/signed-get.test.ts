@@ -7,11 +7,12 @@ import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import t, { type Test } from 'tap'
-import { loadConfig, S3_SETTINGS, type ConfigInput } from '../../src/config.js'
-import { createS3Storage, type S3Storage } from '../../src/storage/s3.js'
+import type { ConfigInput } from '../../src/config.js'
+import type { S3Storage } from '../../src/storage/s3.js'
 import { encodeKey, objectTarget, type ReadObserver } from '../../src/storage/signed-get.js'
 import { ObjectNotFoundError, StorageUnavailableError } from '../../src/storage/storage.js'
 import { createTestS3 } from '../helper.js'
+import { testStorage } from '../support/bucket.js'
 import { startSigV4Front } from '../support/sigv4-front.js'
 import { waitUntil } from '../support/wait.js'
 
@@ -21,23 +22,7 @@ const front = await startSigV4Front(() => s3.endpoint, new Map([['S3RVER', 'S3RV
 t.teardown(() => front.close())
 
 function storageAt (t: Test, endpoint: string, overrides: ConfigInput = {}, observe?: ReadObserver): S3Storage {
-  const config = loadConfig({
-    S3_BUCKET: s3.bucket,
-    S3_REGION: 'us-east-1',
-    S3_ENDPOINT: endpoint,
-    S3_FORCE_PATH_STYLE: 'true',
-    S3_ACCESS_KEY_ID: 'S3RVER',
-    S3_SECRET_ACCESS_KEY: 'S3RVER',
-    S3_CHECKSUMS: 'WHEN_REQUIRED',
-    S3_CONNECT_TIMEOUT_MS: '10000',
-    S3_REQUEST_TIMEOUT_MS: '10000',
-    S3_SOCKET_TIMEOUT_MS: '10000',
-    S3_MAX_SOCKETS: '4',
-    ...overrides
-  }, S3_SETTINGS)
-  const storage = createS3Storage(config, observe ? { observe } : {})
-  t.teardown(() => storage.destroy())
-  return storage
+  return testStorage(t, s3, { endpoint, overrides, storage: observe ? { observe } : {} })
 }
 
 async function text (body: Readable): Promise<string> {

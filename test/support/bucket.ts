@@ -6,7 +6,36 @@ import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import type { Sql } from 'postgres'
 import type { Test } from 'tap'
+import { loadConfig, S3_SETTINGS, type ConfigInput } from '../../src/config.js'
+import { createS3Storage, type S3Storage, type S3StorageOptions } from '../../src/storage/s3.js'
 import type { TestS3 } from './s3-server.js'
+
+/**
+ * createS3Storage over a test S3 server (or a front of it at `endpoint`),
+ * through the real config loader; destroyed when t ends.
+ */
+export function testStorage (t: Test, s3: TestS3, options: { endpoint?: string, overrides?: ConfigInput, storage?: S3StorageOptions } = {}): S3Storage {
+  const config = loadConfig({
+    S3_BUCKET: s3.bucket,
+    S3_REGION: 'us-east-1',
+    S3_ENDPOINT: options.endpoint ?? s3.endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+    S3_ACCESS_KEY_ID: 'S3RVER',
+    S3_SECRET_ACCESS_KEY: 'S3RVER',
+    S3_CHECKSUMS: 'WHEN_REQUIRED',
+    // Loopback connects at once, unless this process is starved; a stopped
+    // server refuses at once. So a long limit costs nothing and never fires.
+    S3_CONNECT_TIMEOUT_MS: '10000',
+    S3_REQUEST_TIMEOUT_MS: '10000',
+    S3_SOCKET_TIMEOUT_MS: '10000',
+    // A small pool, so a leaked socket soon stalls every later call.
+    S3_MAX_SOCKETS: '4',
+    ...options.overrides
+  }, S3_SETTINGS)
+  const storage = createS3Storage(config, options.storage)
+  t.teardown(() => storage.destroy())
+  return storage
+}
 
 export function bucketClient (s3: TestS3): S3Client {
   return new S3Client({

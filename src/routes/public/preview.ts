@@ -23,7 +23,7 @@ import { DOWNLOAD_RESPONSES } from './download.js'
 import { ObjectNotFoundError } from '../../storage/storage.js'
 import { INLINE_IMAGE_CSP } from './download.js'
 import type { TypedRequest } from '../typed-request.js'
-import { findReadable, sendEntity, type Readable } from './deliver.js'
+import { findReadable, sendEntity, type Entity, type Readable } from './deliver.js'
 
 const Params = Type.Object({ dialogId: Type.String(), attachmentId: Type.String(), size: Type.String() })
 const Query = Type.Object({
@@ -77,7 +77,17 @@ const previewRoutes: FastifyPluginAsyncTypebox = async function previewRoutes (a
 
     const wanted = negotiate(request.headers.accept)
     const preview = await app.previewRows.find(row.id, size, wanted) ?? await generated(readable, size, wanted)
-    return sendEntity(app, request, reply, head, readable, {
+    return sendEntity(app, request, reply, head, readable, entityOf(preview, row.fileName, size))
+  }
+
+  // Built once per preview row (a preview from the row cache is the same
+  // object on every request), so its headers are prepared once too; the
+  // file name is checked because it comes from the attachment's row.
+  const entities = new WeakMap<PreviewRow, { fileName: string, entity: Entity }>()
+  function entityOf (preview: PreviewRow, fileName: string, size: number): Entity {
+    const known = entities.get(preview)
+    if (known?.fileName === fileName) return known.entity
+    const entity: Entity = {
       key: preview.storageKey,
       size: preview.sizeBytes,
       etag: preview.etag,
@@ -86,10 +96,12 @@ const previewRoutes: FastifyPluginAsyncTypebox = async function previewRoutes (a
       cacheHeaders,
       headers: {
         'content-type': preview.contentType,
-        'content-disposition': contentDisposition('inline', previewFileName(row.fileName, preview.format)),
+        'content-disposition': contentDisposition('inline', previewFileName(fileName, preview.format)),
         'content-security-policy': INLINE_IMAGE_CSP
       }
-    })
+    }
+    entities.set(preview, { fileName, entity })
+    return entity
   }
 
   /** Waits for the one generation of this preview, up to PREVIEW_WAIT_MS. */

@@ -61,7 +61,7 @@ export interface BudgetOptions {
 }
 
 /** A store constructor for @fastify/rate-limit's `store` option. */
-export function observedRedisStore (redis: Redis, options: BudgetOptions, observer: StoreObserver): FastifyRateLimitStoreCtor {
+export function redisBudgetStore (redis: Redis, options: BudgetOptions, observer: StoreObserver): FastifyRateLimitStoreCtor {
   const reservations = new Map<string, Reservation>()
   const waiting = new Map<string, Callback[]>()
 
