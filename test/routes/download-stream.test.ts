@@ -161,3 +161,23 @@ t.test('S3 failing mid-stream ends the response abruptly, never a clean short 20
   }
   t.equal(sha256((await download(url())).body), sha256(content), 'the next download is whole')
 })
+
+t.test('a small object whose S3 body fails midway: 503 with a JSON error, not a cut 200 (forced: proxy cuts)', async (t) => {
+  // Bodies up to 64 KiB are read whole before the answer starts.
+  const small = randomBytes(40 * 1024)
+  const attached = await attach(app, dialogId, small, { ownerId, filename: 'small.bin' })
+  proxy.mode = 'cut'
+  proxy.cutAfterBytes = 10 * 1024
+  try {
+    const res = await download(url(attached.id))
+    t.equal(res.status, 503)
+    t.equal(JSON.parse(res.body.toString()).code, 'ATT_UNAVAILABLE')
+    t.equal(res.complete, true, 'a whole error answer')
+  } finally {
+    proxy.mode = 'pass'
+  }
+  const whole = await download(url(attached.id))
+  t.equal(whole.status, 200)
+  t.equal(whole.headers['content-length'], String(small.length))
+  t.equal(sha256(whole.body), sha256(small), 'the next download is whole')
+})
