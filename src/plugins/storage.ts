@@ -10,8 +10,10 @@ declare module 'fastify' {
 }
 
 export default fp<{ config: Config }>(async function storagePlugin (app, { config }) {
-  const storage = createS3Storage(config, { observe: readObserver(app.metrics.s3) })
-  observeS3(storage.client, app.metrics.s3)
+  const storage = createS3Storage(config, {
+    observe: readObserver(app.metrics.s3),
+    onClient: (client) => observeS3(client, app.metrics.s3)
+  })
   app.decorate('storage', storage)
   app.addHook('onClose', () => storage.destroy())
 }, { name: 'storage', fastify: '5.x', dependencies: ['metrics'] })

@@ -4,10 +4,15 @@
 //   one PutObject, larger ones as a multipart upload with at most
 //   UPLOAD_QUEUE parts in flight, so memory per upload is bounded whatever the
 //   file size. A failed upload is aborted so no parts linger.
-// - Reads (get, head) do not go through the SDK's command stack: they are
-//   signed with the SDK's SigV4 signer and its credentials, and sent on their
-//   own undici pool (signed-get.ts), about a sixth of the CPU per call.
-//   Writes, deletes, list and ping go through the SDK client.
+// - Reads (get, head) and the readiness ping do not go through the SDK's
+//   command stack: they are signed with the SDK's SigV4 signer and sent on
+//   their own undici pool (signed-get.ts), about a sixth of the CPU per call.
+//   Writes, deletes and list go through the SDK client, which is loaded on
+//   the first of them: an instance that only serves reads never loads it
+//   (about 6 MiB of RSS).
+// - One credentials provider serves both: static keys from the config, or
+//   the SDK's default chain (environment, web identity, container and
+//   instance roles), refreshed before they expire.
 // - Every call has connection, response and socket-idle timeouts, and each
 //   pool (the SDK's agents, the reads' pool) is bounded by S3_MAX_SOCKETS: a
 //   slow or dead S3 turns into a prompt 503, never a request that hangs.
@@ -15,16 +20,10 @@
 //   calls, HTTP 404 for the signed reads.
 import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
-import {
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  HeadBucketCommand,
-  paginateListObjectsV2,
-  S3Client
-} from '@aws-sdk/client-s3'
-import { Upload } from '@aws-sdk/lib-storage'
-import { NodeHttpHandler } from '@smithy/node-http-handler'
+import type { S3Client } from '@aws-sdk/client-s3'
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types'
 import type { S3Config } from '../config.js'
+import { Sha256 } from './sha256.js'
 import { createObjectReader, type ReadObserver } from './signed-get.js'
 import { StorageUnavailableError, type DeleteManyResult, type ObjectInfo, type ObjectStorage } from './storage.js'
 
@@ -33,47 +32,54 @@ const UPLOAD_QUEUE = 2
 const DELETE_BATCH = 1000
 
 export interface S3Storage extends ObjectStorage {
-  readonly client: S3Client
   /** Sockets of the pool, for readiness details and leak tests. */
   socketStats (): { active: number, idle: number, queued: number }
 }
 
 export interface S3StorageOptions {
-  /** Told of every signed read (the S3 metrics). */
+  /** Told of every signed read and ping (the S3 metrics). */
   observe?: ReadObserver
+  /** Called once with the SDK client when the first write loads it (the S3 metrics). */
+  onClient?: (client: S3Client) => void
 }
 
-export function createS3Storage (config: S3Config, { observe }: S3StorageOptions = {}): S3Storage {
+export function createS3Storage (config: S3Config, { observe, onClient }: S3StorageOptions = {}): S3Storage {
   const agentOptions = { keepAlive: true, maxSockets: config.S3_MAX_SOCKETS }
   const httpAgent = new HttpAgent(agentOptions)
   const httpsAgent = new HttpsAgent(agentOptions)
-  const client = new S3Client({
-    region: config.S3_REGION,
-    ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
-    forcePathStyle: config.S3_FORCE_PATH_STYLE,
-    ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
-      ? { credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } }
-      : {}),
-    // S3-compatible servers mishandle the SDK's default aws-chunked checksums.
-    requestChecksumCalculation: config.S3_CHECKSUMS,
-    responseChecksumValidation: config.S3_CHECKSUMS,
-    maxAttempts: 2,
-    requestHandler: new NodeHttpHandler({
-      httpAgent,
-      httpsAgent,
-      connectionTimeout: config.S3_CONNECT_TIMEOUT_MS,
-      requestTimeout: config.S3_REQUEST_TIMEOUT_MS,
-      throwOnRequestTimeout: true,
-      socketTimeout: config.S3_SOCKET_TIMEOUT_MS
-    })
-  })
+  const credentials = credentialsOf(config)
   const Bucket = config.S3_BUCKET
-  const reader = createObjectReader({ config, credentials: client.config.credentials, sha256: client.config.sha256, observe })
+  const reader = createObjectReader({ config, credentials, sha256: Sha256, observe })
+
+  let loading: Promise<Sdk> | undefined
+  let loaded: Sdk | undefined
+  const sdk = () => (loading ??= loadSdk().then((modules) => {
+    const client = new modules.S3Client({
+      region: config.S3_REGION,
+      ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
+      forcePathStyle: config.S3_FORCE_PATH_STYLE,
+      credentials,
+      // S3-compatible servers mishandle the SDK's default aws-chunked checksums.
+      requestChecksumCalculation: config.S3_CHECKSUMS,
+      responseChecksumValidation: config.S3_CHECKSUMS,
+      maxAttempts: 2,
+      requestHandler: new modules.NodeHttpHandler({
+        httpAgent,
+        httpsAgent,
+        connectionTimeout: config.S3_CONNECT_TIMEOUT_MS,
+        requestTimeout: config.S3_REQUEST_TIMEOUT_MS,
+        throwOnRequestTimeout: true,
+        socketTimeout: config.S3_SOCKET_TIMEOUT_MS
+      })
+    })
+    onClient?.(client)
+    loaded = { ...modules, client }
+    return loaded
+  }))
 
   return {
-    client,
-
     async put (key, body, { contentType, signal }) {
+      const { client, Upload } = await sdk()
       const upload = new Upload({
         client,
         params: { Bucket, Key: key, Body: body, ContentType: contentType },
@@ -101,6 +107,7 @@ export function createS3Storage (config: S3Config, { observe }: S3StorageOptions
     head: reader.head,
 
     async delete (key) {
+      const { client, DeleteObjectCommand } = await sdk()
       try {
         await client.send(new DeleteObjectCommand({ Bucket, Key: key }))
       } catch (err) {
@@ -110,6 +117,7 @@ export function createS3Storage (config: S3Config, { observe }: S3StorageOptions
     },
 
     async deleteMany (keys) {
+      const { client, DeleteObjectsCommand } = await sdk()
       const result: DeleteManyResult = { deleted: [], failed: [] }
       for (let i = 0; i < keys.length; i += DELETE_BATCH) {
         const batch = keys.slice(i, i + DELETE_BATCH)
@@ -137,6 +145,7 @@ export function createS3Storage (config: S3Config, { observe }: S3StorageOptions
     },
 
     async * list ({ prefix, pageSize = 1000, signal }) {
+      const { client, paginateListObjectsV2 } = await sdk()
       const pages = paginateListObjectsV2({ client, pageSize }, { Bucket, Prefix: prefix }, ...(signal ? [{ abortSignal: signal }] : []))
       try {
         for await (const page of pages) {
@@ -151,13 +160,7 @@ export function createS3Storage (config: S3Config, { observe }: S3StorageOptions
       }
     },
 
-    async ping ({ signal } = {}) {
-      try {
-        await client.send(new HeadBucketCommand({ Bucket }), signal ? { abortSignal: signal } : {})
-      } catch (err) {
-        throw unavailable('ping', err)
-      }
-    },
+    ping: reader.ping,
 
     socketStats () {
       const count = (table: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(table).reduce((n, list) => n + (list?.length ?? 0), 0)
@@ -171,7 +174,7 @@ export function createS3Storage (config: S3Config, { observe }: S3StorageOptions
 
     destroy () {
       reader.destroy()
-      client.destroy()
+      loaded?.client.destroy()
       httpAgent.destroy()
       httpsAgent.destroy()
     }
@@ -186,4 +189,36 @@ function isNotFound (err: unknown): boolean {
 function unavailable (operation: string, cause: unknown): StorageUnavailableError {
   const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
   return new StorageUnavailableError(`S3 ${operation} failed (${detail})`, { cause })
+}
+
+type Sdk = Awaited<ReturnType<typeof loadSdk>> & { client: S3Client }
+
+async function loadSdk () {
+  const [s3, storage, http] = await Promise.all([
+    import('@aws-sdk/client-s3'),
+    import('@aws-sdk/lib-storage'),
+    import('@smithy/node-http-handler')
+  ])
+  return {
+    S3Client: s3.S3Client,
+    DeleteObjectCommand: s3.DeleteObjectCommand,
+    DeleteObjectsCommand: s3.DeleteObjectsCommand,
+    paginateListObjectsV2: s3.paginateListObjectsV2,
+    Upload: storage.Upload,
+    NodeHttpHandler: http.NodeHttpHandler
+  }
+}
+
+/** Static keys from the config, or the SDK's default chain, loaded on its first use. */
+function credentialsOf (config: S3Config): AwsCredentialIdentityProvider {
+  if (config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY) {
+    const identity: AwsCredentialIdentity = { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY }
+    return async () => identity
+  }
+  // defaultProvider memoizes, and refreshes credentials that are about to expire.
+  let chain: Promise<AwsCredentialIdentityProvider> | undefined
+  return async () => {
+    chain ??= import('@aws-sdk/credential-provider-node').then(({ defaultProvider }) => defaultProvider())
+    return (await chain)()
+  }
 }

@@ -36,13 +36,13 @@ const BODY_HIGH_WATER_MARK = 64 * 1024
 
 export type ReadOutcome = 'ok' | 'not_found' | 'aborted' | 'error'
 /** Called when a request starts; the returned function when its answer (headers) is in. */
-export type ReadObserver = (operation: 'GetObject' | 'HeadObject') => (outcome: ReadOutcome) => void
+export type ReadObserver = (operation: 'GetObject' | 'HeadObject' | 'HeadBucket') => (outcome: ReadOutcome) => void
 
 export interface ObjectReaderOptions {
   config: S3Config
-  /** The S3 client's credentials provider. */
+  /** The credentials provider (the S3 client's too). */
   credentials: ConstructorParameters<typeof SignatureV4>[0]['credentials']
-  /** The S3 client's hash constructor (node:crypto sha256). */
+  /** SHA-256 and HMAC-SHA-256 for the signer. */
   sha256: ConstructorParameters<typeof SignatureV4>[0]['sha256']
   observe?: ReadObserver | undefined
 }
@@ -50,6 +50,8 @@ export interface ObjectReaderOptions {
 export interface ObjectReader {
   get (key: string, options?: { range?: ByteRange, signal?: AbortSignal }): Promise<ObjectBody>
   head (key: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo | undefined>
+  /** HeadBucket: resolves when the bucket answers 200. */
+  ping (options?: { signal?: AbortSignal }): Promise<void>
   socketStats (): { active: number, idle: number, queued: number }
   destroy (): void
 }
@@ -70,19 +72,21 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
     bodyTimeout: config.S3_SOCKET_TIMEOUT_MS
   })
 
-  async function send (method: 'GET' | 'HEAD', key: string, range: ByteRange | undefined, signal: AbortSignal | undefined) {
+  const objectPath = (key: string) => `${target.basePath}/${encodeKey(key)}`
+  const bucketPath = target.basePath || '/'
+
+  async function send (method: 'GET' | 'HEAD', path: string, range: ByteRange | undefined, signal: AbortSignal | undefined) {
     try {
-      return await sendOnce(method, key, range, signal)
+      return await sendOnce(method, path, range, signal)
     } catch (err) {
       // A kept-alive connection that S3 closed just as the request went out:
       // the SDK retries this once (maxAttempts 2), and so do the reads.
       if (signal?.aborted || !connectionLost(err)) throw err
-      return await sendOnce(method, key, range, signal)
+      return await sendOnce(method, path, range, signal)
     }
   }
 
-  async function sendOnce (method: 'GET' | 'HEAD', key: string, range: ByteRange | undefined, signal: AbortSignal | undefined) {
-    const path = `${target.basePath}/${encodeKey(key)}`
+  async function sendOnce (method: 'GET' | 'HEAD', path: string, range: ByteRange | undefined, signal: AbortSignal | undefined) {
     const signed = await signer.sign({
       method,
       protocol: url.protocol,
@@ -104,7 +108,7 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
       const done = observe?.('GetObject')
       let outcome: ReadOutcome = 'error'
       try {
-        const res = await send('GET', key, range, signal)
+        const res = await send('GET', objectPath(key), range, signal)
         const expected = range ? 206 : 200
         if (res.statusCode === 404) {
           res.body.dump().catch(() => {})
@@ -134,7 +138,7 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
       const done = observe?.('HeadObject')
       let outcome: ReadOutcome = 'error'
       try {
-        const res = await send('HEAD', key, undefined, signal)
+        const res = await send('HEAD', objectPath(key), undefined, signal)
         res.body.dump().catch(() => {})
         if (res.statusCode === 404) {
           outcome = 'not_found'
@@ -147,6 +151,22 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
       } catch (err) {
         if (signal?.aborted) outcome = 'aborted'
         throw unavailable('head', err)
+      } finally {
+        done?.(outcome)
+      }
+    },
+
+    async ping ({ signal } = {}) {
+      const done = observe?.('HeadBucket')
+      let outcome: ReadOutcome = 'error'
+      try {
+        const res = await send('HEAD', bucketPath, undefined, signal)
+        res.body.dump().catch(() => {})
+        if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}${res.statusCode === 404 ? ' (no such bucket)' : ''}`)
+        outcome = 'ok'
+      } catch (err) {
+        if (signal?.aborted) outcome = 'aborted'
+        throw unavailable('ping', err)
       } finally {
         done?.(outcome)
       }

@@ -110,3 +110,44 @@ t.test('sockets: a body read to the end goes back to the pool, a destroyed body 
   await waitUntil(() => storage.socketStats().active === 0 && storage.socketStats().idle === afterPut.idle + 1, 'the socket of the complete download goes back to the pool')
   t.same(storage.socketStats(), { active: 0, idle: afterPut.idle + 1, queued: 0 }, 'the socket of a complete download is kept alive for reuse')
 })
+
+t.test('reads and the readiness ping never load the SDK client; the first write loads it once', async (t) => {
+  const clients: unknown[] = []
+  const storage = testStorage(t, s3, { storage: { onClient: (client) => clients.push(client) } })
+  await storage.ping()
+  t.equal(await storage.head('s3/lazy-missing'), undefined)
+  await t.rejects(storage.get('s3/lazy-missing'))
+  t.equal(clients.length, 0, 'no SDK client after a ping, a head and a get')
+  await Promise.all([
+    storage.put('s3/lazy-1', Readable.from([Buffer.from('one')]), { contentType: 'text/plain' }),
+    storage.put('s3/lazy-2', Readable.from([Buffer.from('two')]), { contentType: 'text/plain' })
+  ])
+  await storage.delete('s3/lazy-1')
+  t.equal(clients.length, 1, 'one client, made by the first writes')
+})
+
+t.test('a bucket that does not exist: ping rejects with StorageUnavailableError', async (t) => {
+  const storage = testStorage(t, s3, { overrides: { S3_BUCKET: 'no-such-bucket-here' } })
+  const err = await storage.ping().then(() => undefined, (e: unknown) => e)
+  t.type(err, StorageUnavailableError)
+  t.match((err as Error).message, /404/)
+})
+
+t.test('without keys in the config, reads and writes sign with the SDK default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)', async (t) => {
+  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY }
+  t.teardown(() => {
+    for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+      if (value === undefined) delete process.env[name]
+      else process.env[name] = value
+    }
+  })
+  process.env.AWS_ACCESS_KEY_ID = 'S3RVER'
+  process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER'
+  const storage = testStorage(t, s3, { overrides: { S3_ACCESS_KEY_ID: '', S3_SECRET_ACCESS_KEY: '' } })
+  await storage.put('s3/chain', Readable.from([Buffer.from('from the chain')]), { contentType: 'text/plain' })
+  const { body } = await storage.get('s3/chain')
+  const chunks: Buffer[] = []
+  for await (const chunk of body) chunks.push(chunk as Buffer)
+  t.equal(Buffer.concat(chunks).toString(), 'from the chain')
+  await storage.ping()
+})
