@@ -6,7 +6,7 @@
 //   file size. A failed upload is aborted so no parts linger.
 // - Reads (get, head) and the readiness ping do not go through the SDK's
 //   command stack: they are signed with the SDK's SigV4 signer and sent on
-//   their own undici pool (signed-get.ts), about a sixth of the CPU per call.
+//   their own node:http pool (signed-get.ts), about a sixth of the CPU per call.
 //   Writes, deletes and list go through the SDK client, which is loaded on
 //   the first of them: an instance that only serves reads never loads it
 //   (about 6 MiB of RSS).

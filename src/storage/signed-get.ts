@@ -1,21 +1,27 @@
-// Object reads (GET and HEAD) as plain signed HTTP requests on an undici
-// pool, instead of the SDK's GetObjectCommand: the SDK's middleware stack
-// costs about 1 ms of CPU per call, the same request signed with the SDK's
-// own SigV4 signer and sent with undici about 0.15 ms. The credentials
-// provider is the S3 client's (static keys or the default chain, refreshed
-// as the SDK refreshes them), region and addressing come from the same config.
+// Object reads (GET and HEAD) and the readiness ping as plain signed HTTP
+// requests on node:http, instead of the SDK's commands: the SDK's middleware
+// stack costs about 1 ms of CPU per call, the same request signed with the
+// SDK's own SigV4 signer about 0.15 ms. node:http rather than undici: its
+// native parser costs about half the CPU per byte of a large body (undici
+// copies every chunk into its WebAssembly parser), and the module is loaded
+// anyway, where undici added about 10 MiB of RSS; a small read costs about
+// 20 µs more.
 //
 // - Keys are URI-encoded as SigV4 wants for S3: every byte but A-Z a-z 0-9
 //   - . _ ~ escaped, "/" kept; the signer is told not to encode again.
-// - The pool is bounded (S3_MAX_SOCKETS); connect, headers (S3_REQUEST_TIMEOUT_MS)
-//   and body-idle (S3_SOCKET_TIMEOUT_MS) timeouts apply. A body paused by a
-//   slow reader is not idle: undici stops reading the socket, TCP pushes back
-//   on S3, and nothing is buffered beyond the stream's highWaterMark.
+// - The pool is its own keep-alive Agent, bounded by S3_MAX_SOCKETS; an idle
+//   connection is closed after KEEP_ALIVE_IDLE_MS, before S3 would close it,
+//   and the most recently used one is reused first.
+// - Timeouts: connect (S3_CONNECT_TIMEOUT_MS), headers (S3_REQUEST_TIMEOUT_MS),
+//   and a body that brings nothing for S3_SOCKET_TIMEOUT_MS while the service
+//   waits for it. A body held back by a slow reader is not idle: its buffer is
+//   full, node:http stops reading the socket, TCP pushes back on S3, and
+//   nothing is buffered beyond the stream's high-water mark.
 // - Destroying the body, or aborting the signal, closes its connection.
-import type { Readable } from 'node:stream'
-import { SignatureV4 } from '@smithy/signature-v4'
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { Socket } from 'node:net'
-import { buildConnector, Pool } from 'undici'
+import { SignatureV4 } from '@smithy/signature-v4'
 import type { S3Config } from '../config.js'
 import { ObjectNotFoundError, StorageUnavailableError, type ByteRange, type ObjectBody, type ObjectInfo } from './storage.js'
 
@@ -23,16 +29,8 @@ import { ObjectNotFoundError, StorageUnavailableError, type ByteRange, type Obje
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 /** Bytes read of an S3 error document, for its <Code>. */
 const ERROR_BODY_LIMIT = 4096
-/**
- * undici 7 opens a new connection for a request aborted mid-body (the request
- * goes back to its queue, then is dropped once connected; undici#5845) and
- * keeps it without a keep-alive timer: 20 clients hanging up left 20 idle
- * connections to S3. A connection with nothing written on it this long after
- * it was made is closed; one that was used is left to undici's keep-alive.
- */
-const UNUSED_CONNECTION_MS = 1000
-/** undici's stream buffer per response body; see README "Memory per request". */
-const BODY_HIGH_WATER_MARK = 64 * 1024
+/** S3 closes idle connections after about 20 s; closing first avoids most stale reuses. */
+const KEEP_ALIVE_IDLE_MS = 4000
 
 export type ReadOutcome = 'ok' | 'not_found' | 'aborted' | 'error'
 /** Called when a request starts; the returned function when its answer (headers) is in. */
@@ -59,23 +57,19 @@ export interface ObjectReader {
 export function createObjectReader ({ config, credentials, sha256, observe }: ObjectReaderOptions): ObjectReader {
   const target = objectTarget(config)
   const url = new URL(target.origin)
+  const secure = url.protocol === 'https:'
   const signer = new SignatureV4({ service: 's3', region: config.S3_REGION, credentials, sha256, uriEscapePath: false, applyChecksum: false })
-  const connector = buildConnector({ timeout: config.S3_CONNECT_TIMEOUT_MS })
-  const pool = new Pool(target.origin, {
-    connections: config.S3_MAX_SOCKETS,
-    connect: (options, callback) => connector(options, (err, socket) => {
-      if (err || !socket) return callback(err ?? new Error('no socket'), null)
-      closeIfUnused(socket)
-      callback(null, socket)
-    }),
-    headersTimeout: config.S3_REQUEST_TIMEOUT_MS,
-    bodyTimeout: config.S3_SOCKET_TIMEOUT_MS
-  })
+  // `timeout`: the Agent destroys a free socket idle that long, and gives every
+  // socket it keeps alive that timer again (watchBody sets its own while a body flows).
+  const agentOptions = { keepAlive: true, maxSockets: config.S3_MAX_SOCKETS, scheduling: 'lifo' as const, timeout: KEEP_ALIVE_IDLE_MS }
+  const agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions)
+  const send = secure ? httpsRequest : httpRequest
+  const port = url.port ? Number(url.port) : undefined
 
   const objectPath = (key: string) => `${target.basePath}/${encodeKey(key)}`
   const bucketPath = target.basePath || '/'
 
-  async function send (method: 'GET' | 'HEAD', path: string, range: ByteRange | undefined, signal: AbortSignal | undefined) {
+  async function sendWithRetry (method: 'GET' | 'HEAD', path: string, range: ByteRange | undefined, signal: AbortSignal | undefined) {
     try {
       return await sendOnce(method, path, range, signal)
     } catch (err) {
@@ -86,12 +80,13 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
     }
   }
 
-  async function sendOnce (method: 'GET' | 'HEAD', path: string, range: ByteRange | undefined, signal: AbortSignal | undefined) {
+  async function sendOnce (method: 'GET' | 'HEAD', path: string, range: ByteRange | undefined, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+    signal?.throwIfAborted()
     const signed = await signer.sign({
       method,
       protocol: url.protocol,
       hostname: url.hostname,
-      ...(url.port ? { port: Number(url.port) } : {}),
+      ...(port ? { port } : {}),
       path,
       query: {},
       headers: {
@@ -100,7 +95,31 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
         ...(range ? { range: `bytes=${range.start}-${range.end}` } : {})
       }
     })
-    return pool.request({ method, path, headers: signed.headers, signal, highWaterMark: BODY_HIGH_WATER_MARK })
+    const options: RequestOptions = { agent, hostname: url.hostname, port, method, path, headers: signed.headers, ...(signal ? { signal } : {}) }
+    return await new Promise((resolve, reject) => {
+      const req = send(options)
+      const fail = (err: Error) => {
+        clearTimeout(headersTimer)
+        req.destroy(err)
+      }
+      const headersTimer = setTimeout(() => fail(timeoutError('S3_HEADERS_TIMEOUT', `no answer within ${config.S3_REQUEST_TIMEOUT_MS} ms`)), config.S3_REQUEST_TIMEOUT_MS)
+      req.once('socket', (socket: Socket) => {
+        if (!socket.connecting) return
+        const connectTimer = setTimeout(() => fail(timeoutError('S3_CONNECT_TIMEOUT', `not connected within ${config.S3_CONNECT_TIMEOUT_MS} ms`)), config.S3_CONNECT_TIMEOUT_MS)
+        socket.once('connect', () => clearTimeout(connectTimer))
+        socket.once('close', () => clearTimeout(connectTimer))
+      })
+      req.once('error', (err) => {
+        clearTimeout(headersTimer)
+        reject(err)
+      })
+      req.once('response', (res) => {
+        clearTimeout(headersTimer)
+        watchBody(req, res, config.S3_SOCKET_TIMEOUT_MS)
+        resolve(res)
+      })
+      req.end()
+    })
   }
 
   return {
@@ -108,10 +127,10 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
       const done = observe?.('GetObject')
       let outcome: ReadOutcome = 'error'
       try {
-        const res = await send('GET', objectPath(key), range, signal)
+        const res = await sendWithRetry('GET', objectPath(key), range, signal)
         const expected = range ? 206 : 200
         if (res.statusCode === 404) {
-          res.body.dump().catch(() => {})
+          res.resume()
           outcome = 'not_found'
           throw new ObjectNotFoundError(key)
         }
@@ -120,11 +139,11 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
         // A server that ignored the range, or a length that disagrees with it,
         // would put the wrong bytes in a 206.
         if (!Number.isSafeInteger(contentLength) || (range && contentLength !== range.end - range.start + 1)) {
-          res.body.destroy()
+          res.destroy()
           throw unavailable('get', new Error(`Content-Length ${String(res.headers['content-length'])} does not match the requested range`))
         }
         outcome = 'ok'
-        return { body: quietDestroy(res.body), contentLength }
+        return { body: res, contentLength }
       } catch (err) {
         if (signal?.aborted) outcome = 'aborted'
         if (err instanceof ObjectNotFoundError || err instanceof StorageUnavailableError) throw err
@@ -138,8 +157,8 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
       const done = observe?.('HeadObject')
       let outcome: ReadOutcome = 'error'
       try {
-        const res = await send('HEAD', objectPath(key), undefined, signal)
-        res.body.dump().catch(() => {})
+        const res = await sendWithRetry('HEAD', objectPath(key), undefined, signal)
+        res.resume()
         if (res.statusCode === 404) {
           outcome = 'not_found'
           return undefined
@@ -160,8 +179,8 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
       const done = observe?.('HeadBucket')
       let outcome: ReadOutcome = 'error'
       try {
-        const res = await send('HEAD', bucketPath, undefined, signal)
-        res.body.dump().catch(() => {})
+        const res = await sendWithRetry('HEAD', bucketPath, undefined, signal)
+        res.resume()
         if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}${res.statusCode === 404 ? ' (no such bucket)' : ''}`)
         outcome = 'ok'
       } catch (err) {
@@ -173,14 +192,39 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
     },
 
     socketStats () {
-      const { connected, free, pending, queued } = pool.stats
-      return { active: connected - free, idle: free, queued: queued + pending }
+      const count = (table: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(table).reduce((n, list) => n + (list?.length ?? 0), 0)
+      return { active: count(agent.sockets), idle: count(agent.freeSockets), queued: count(agent.requests) }
     },
 
     destroy () {
-      pool.destroy().catch(() => {})
+      agent.destroy()
     }
   }
+}
+
+/**
+ * A body that brings nothing for `idleMs` while the service waits for it
+ * fails with S3_BODY_TIMEOUT. While its buffer is full the service is the
+ * slow side (node:http has stopped reading the socket), so the clock waits.
+ */
+function watchBody (req: ClientRequest, res: IncomingMessage, idleMs: number): void {
+  const socket = res.socket
+  if (!socket) return
+  const onTimeout = () => {
+    if (res.complete) return
+    if (res.isPaused() || res.readableLength >= res.readableHighWaterMark) {
+      socket.setTimeout(idleMs)
+      return
+    }
+    res.destroy(timeoutError('S3_BODY_TIMEOUT', `the body brought nothing for ${idleMs} ms`))
+    req.destroy()
+  }
+  socket.setTimeout(idleMs, onTimeout)
+  res.once('close', () => socket.off('timeout', onTimeout))
+}
+
+function timeoutError (code: string, message: string): Error {
+  return Object.assign(new Error(message), { code })
 }
 
 /** Origin and path prefix of the bucket, addressed as the SDK would address it. */
@@ -206,38 +250,14 @@ export function encodeKey (key: string): string {
 /** The connection closed or reset before any answer: safe to send a GET or HEAD again. */
 function connectionLost (err: unknown): boolean {
   const code = err instanceof Error && 'code' in err ? err.code : undefined
-  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET'
-}
-
-function closeIfUnused (socket: Socket): void {
-  const onTimeout = () => {
-    if (socket.bytesWritten === 0) socket.destroy()
-  }
-  socket.setTimeout(UNUSED_CONNECTION_MS, onTimeout)
-  socket.once('data', () => {
-    socket.setTimeout(0)
-    socket.off('timeout', onTimeout)
-  })
-}
-
-/**
- * undici fails a body destroyed before its end with RequestAbortedError,
- * where a Node stream (and the SDK's body) just closes: an 'error' nobody
- * listens for would crash the process, and Fastify would log every client
- * hang-up as a failed response. The request is still aborted (its
- * connection closed); only a destroy without a reason stays without one.
- */
-function quietDestroy<T extends Readable> (body: T): T {
-  const destroy = body._destroy.bind(body)
-  body._destroy = (err, callback) => destroy(err, (failure) => callback(err ? failure : null))
-  return body
+  return code === 'ECONNRESET' || code === 'EPIPE'
 }
 
 /** The S3 error code of a failed answer, from its XML body (read up to a few KiB). */
-async function failureOf (res: { statusCode: number, body: AsyncIterable<unknown> & { destroy (): void } }): Promise<Error> {
+async function failureOf (res: IncomingMessage): Promise<Error> {
   let text = ''
   try {
-    for await (const chunk of res.body) {
+    for await (const chunk of res) {
       text += String(chunk)
       if (text.length > ERROR_BODY_LIMIT) break
     }

@@ -106,7 +106,6 @@ t.test('sockets: a body read to the end goes back to the pool, a destroyed body 
   let received = 0
   for await (const chunk of body) received += (chunk as Buffer).length
   t.equal(received, size)
-  // The spare connection undici opens after an aborted read closes unused (src/storage/signed-get.ts).
   await waitUntil(() => storage.socketStats().active === 0 && storage.socketStats().idle === afterPut.idle + 1, 'the socket of the complete download goes back to the pool')
   t.same(storage.socketStats(), { active: 0, idle: afterPut.idle + 1, queued: 0 }, 'the socket of a complete download is kept alive for reuse')
 })
