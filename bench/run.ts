@@ -27,6 +27,7 @@ function knob (name: string, fallback: number): number {
 const knobs: Knobs = {
   durationS: knob('BENCH_DURATION_S', 10),
   warmupS: knob('BENCH_WARMUP_S', 3),
+  slices: Math.round(knob('BENCH_SLICES', 4)),
   connections: Math.round(knob('BENCH_CONNECTIONS', 32)),
   largeConnections: Math.round(knob('BENCH_LARGE_CONNECTIONS', 4)),
   slowClients: Math.round(knob('BENCH_SLOW_CLIENTS', 20)),

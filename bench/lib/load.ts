@@ -113,13 +113,40 @@ function cpuUsed (before: Record<string, number>, after: Record<string, number>,
 
 /** A warm-up run (discarded), then the measured run. */
 export async function measure (c: LoadCase): Promise<LoadFigures> {
+  await warmUp(c)
+  return await measureOnce(c, c.durationS)
+}
+
+/**
+ * Two cases measured in turns, for a ratio that holds when the machine's
+ * speed drifts during the run (a shared host): after a warm-up of each,
+ * `slices` rounds of durationS / slices seconds each, in the order A B B A
+ * A B ..., so both see the same minutes of the machine. Each case's figures
+ * are its slices summed (latency: the median of the slices' p50, the worst
+ * p99 and max).
+ */
+export async function measurePair (a: LoadCase, b: LoadCase, slices: number): Promise<[LoadFigures, LoadFigures]> {
+  await warmUp(a)
+  await warmUp(b)
+  const runs: [LoadFigures[], LoadFigures[]] = [[], []]
+  for (let i = 0; i < slices; i++) {
+    const order = i % 2 === 0 ? [0, 1] as const : [1, 0] as const
+    for (const which of order) runs[which].push(await measureOnce(which === 0 ? a : b, a.durationS / slices))
+  }
+  return [combine(runs[0]), combine(runs[1])]
+}
+
+async function warmUp (c: LoadCase): Promise<void> {
+  if (c.warmupS > 0) await autocannon({ url: c.url, headers: c.headers ?? {}, connections: c.connections, timeout: 60, duration: c.warmupS })
+}
+
+async function measureOnce (c: LoadCase, durationS: number): Promise<LoadFigures> {
   const base = { url: c.url, headers: c.headers ?? {}, connections: c.connections, timeout: 60 }
-  if (c.warmupS > 0) await autocannon({ ...base, duration: c.warmupS })
   const rssReset = c.peakRssOf !== undefined && await resetPeakRss(c.peakRssOf)
   const watch = c.watch ? await c.watch() : {}
   const cpuBefore = await cpuOf(watch, c.serverCore)
   const [readBefore, startedAt] = [await bytesRead(process.pid), performance.now()]
-  const result = await autocannon({ ...base, duration: c.durationS })
+  const result = await autocannon({ ...base, duration: durationS })
   const [bytesReceived, wallSeconds] = [await bytesRead(process.pid) - readBefore, (performance.now() - startedAt) / 1000]
   const cpuAfter = await cpuOf(watch, c.serverCore)
   const peakRss = rssReset && c.peakRssOf !== undefined ? (await processStats(c.peakRssOf)).hwm : undefined
@@ -147,6 +174,44 @@ export async function measure (c: LoadCase): Promise<LoadFigures> {
     timeouts: result.timeouts,
     ...cpuUsed(cpuBefore, cpuAfter, duration),
     ...(peakRss !== undefined ? { peakRss } : {})
+  }
+}
+
+/** The figures of several measured slices of one case, as one run. */
+function combine (slices: LoadFigures[]): LoadFigures {
+  const sum = (pick: (f: LoadFigures) => number) => slices.reduce((total, f) => total + pick(f), 0)
+  const first = slices[0]!
+  const durationS = sum((f) => f.durationS)
+  const requests = sum((f) => f.requests)
+  const expected = sum((f) => f.expected)
+  const bytesReceived = sum((f) => f.bytesReceived)
+  const keys = (pick: (f: LoadFigures) => Record<string, number>) => [...new Set(slices.flatMap((f) => Object.keys(pick(f))))]
+  const statusCounts = Object.fromEntries(keys((f) => f.statusCounts).map((code) => [code, sum((f) => f.statusCounts[code] ?? 0)]))
+  const cpuSeconds = Object.fromEntries(keys((f) => f.cpuSeconds).map((name) => [name, sum((f) => f.cpuSeconds[name] ?? 0)]))
+  // Shares of a core, weighted by each slice's length.
+  const cpu = Object.fromEntries(keys((f) => f.cpu).map((name) => [name, sum((f) => (f.cpu[name] ?? 0) * f.durationS) / durationS]))
+  const p50s = slices.map((f) => f.latencyP50Ms).sort((x, y) => x - y)
+  const peaks = slices.flatMap((f) => f.peakRss === undefined ? [] : [f.peakRss])
+  return {
+    connections: first.connections,
+    durationS,
+    requests,
+    reqPerSec: requests / durationS,
+    mbPerSec: sum((f) => f.mbPerSec * f.durationS) / durationS,
+    receivedMBPerSec: sum((f) => f.receivedMBPerSec * f.durationS) / durationS,
+    bytesReceived,
+    latencyP50Ms: p50s[Math.floor(p50s.length / 2)]!,
+    latencyP99Ms: Math.max(...slices.map((f) => f.latencyP99Ms)),
+    latencyMaxMs: Math.max(...slices.map((f) => f.latencyMaxMs)),
+    expectStatus: first.expectStatus,
+    expected,
+    unexpected: sum((f) => f.unexpected),
+    statusCounts,
+    errors: sum((f) => f.errors),
+    timeouts: sum((f) => f.timeouts),
+    cpu,
+    cpuSeconds,
+    ...(peaks.length > 0 ? { peakRss: Math.max(...peaks) } : {})
   }
 }
 

@@ -11,7 +11,7 @@ import type { BenchContext, BenchObject, Knobs, ServiceOptions } from '../rows/r
 import { linkAttachments, tokenSigner, uploadFile } from './api.js'
 import { pinSelf, planCores } from './cores.js'
 import { Cleanup, createDatabase, freePort, prepareRedis, stopChild } from './infra.js'
-import { measure } from './load.js'
+import { measure, measurePair } from './load.js'
 import { imageEnv } from './image-env.js'
 import { findNginx, startNginx } from './nginx.js'
 import { noisePng } from './png.js'
@@ -143,6 +143,15 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
       const figures = await measure({ ...c, ...serverCore, durationS: knobs.durationS, warmupS: knobs.warmupS })
       runs[label] = figures
       return figures
+    },
+    loadPair: async ([labelA, a], [labelB, b]) => {
+      note(`autocannon: ${labelA} and ${labelB} in turns, ${a.connections} connections, ${knobs.warmupS} s warm-up each + ${knobs.slices} x ${knobs.durationS / knobs.slices} s each`)
+      const serverCore = (c: typeof a) => cores.pinned && c.watch ? { serverCore: Number(cores.serverCores) } : {}
+      const times = { durationS: knobs.durationS, warmupS: knobs.warmupS }
+      const [fa, fb] = await measurePair({ ...a, ...serverCore(a), ...times }, { ...b, ...serverCore(b), ...times }, knobs.slices)
+      runs[labelA] = fa
+      runs[labelB] = fb
+      return [fa, fb]
     },
     runs,
     problems: [],

@@ -10,18 +10,17 @@ export const largeDownload: BenchRow = {
     const service = await ctx.service()
     const { large } = ctx.objects
     const run = { connections: ctx.knobs.largeConnections, expectStatus: 200, bodyBytes: large.bytes }
-    const s = await ctx.load('service 64 MiB', {
+    const [s, o] = await ctx.loadPair(['service 64 MiB', {
       ...run,
       url: `${service.baseUrl}${large.path}`,
       headers: ctx.userAuth,
       watch: ctx.watchService(service),
       peakRssOf: service.pid
-    })
-    const o = await ctx.load('nginx 64 MiB', {
+    }], ['nginx 64 MiB', {
       ...run,
       url: `${ctx.nginx.endpoint}/${ctx.nginx.bucket}/${large.key}`,
       watch: async () => ({ origin: [ctx.nginx.pid] })
-    })
+    }])
     // Bytes received, not completed bodies: a run of a few seconds completes
     // only a few 64 MiB bodies, and the one cut off at the end would be lost.
     const gigabytes = s.bytesReceived / 1e9

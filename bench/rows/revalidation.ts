@@ -9,7 +9,7 @@ export const revalidation: BenchRow = {
   async measure (ctx) {
     const service = await ctx.service()
     const { small } = ctx.objects
-    const s = await ctx.load('service 304', {
+    const [s, h] = await ctx.loadPair(['service 304', {
       url: `${service.baseUrl}${small.path}`,
       headers: { ...ctx.userAuth, 'if-none-match': small.etag },
       connections: ctx.knobs.connections,
@@ -17,14 +17,13 @@ export const revalidation: BenchRow = {
       bodyBytes: 0,
       watch: ctx.watchService(service),
       peakRssOf: service.pid
-    })
-    const h = await ctx.load('Fastify hello', {
+    }], ['Fastify hello', {
       url: `${ctx.hello.baseUrl}/`,
       connections: ctx.knobs.connections,
       expectStatus: 200,
       bodyBytes: 0,
       watch: async () => ({ server: [ctx.hello.pid] })
-    })
+    }])
     const figures = {
       serviceReqPerSec: s.reqPerSec,
       serviceMicrosPerRequest: us(s, 'server'),

@@ -79,6 +79,8 @@ export interface ServiceOptions {
 export interface Knobs {
   durationS: number
   warmupS: number
+  /** Turns of a service run and its baseline (BENCH_SLICES); durationS is split among them. */
+  slices: number
   connections: number
   largeConnections: number
   slowClients: number
@@ -119,6 +121,12 @@ export interface BenchContext {
   watchService: (service: RunningService) => () => Promise<Record<string, number[]>>
   /** autocannon: a warm-up, then a measured run with CPU from /proc; recorded under `label` for the report. */
   load: (label: string, c: Omit<LoadCase, 'durationS' | 'warmupS'>) => Promise<LoadFigures>
+  /**
+   * The service and its baseline measured in turns (see measurePair), each
+   * recorded under its label: the ratio of the two holds when the machine's
+   * speed drifts during the run.
+   */
+  loadPair: (a: [string, Omit<LoadCase, 'durationS' | 'warmupS'>], b: [string, Omit<LoadCase, 'durationS' | 'warmupS'>]) => Promise<[LoadFigures, LoadFigures]>
   /** Every measured run so far, by label. */
   runs: Record<string, LoadFigures>
   /** Findings that deserve a look (wrong answers, saturated load generator...). */

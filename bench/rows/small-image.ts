@@ -11,18 +11,17 @@ export const smallImage: BenchRow = {
     const service = await ctx.service()
     const { small } = ctx.objects
     const run = { connections: ctx.knobs.connections, expectStatus: 200, bodyBytes: small.bytes }
-    const s = await ctx.load('service 20 KiB', {
+    const [s, p] = await ctx.loadPair(['service 20 KiB', {
       ...run,
       url: `${service.baseUrl}${small.path}`,
       headers: ctx.userAuth,
       watch: ctx.watchService(service),
       peakRssOf: service.pid
-    })
-    const p = await ctx.load('naive proxy 20 KiB', {
+    }], ['naive proxy 20 KiB', {
       ...run,
       url: `${ctx.proxy.baseUrl}/${small.key}`,
       watch: async () => ({ server: [ctx.proxy.pid], origin: [ctx.nginx.pid] })
-    })
+    }])
     const figures = {
       serviceReqPerSec: s.reqPerSec,
       serviceMicrosPerRequest: us(s, 'server'),

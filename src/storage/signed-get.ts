@@ -29,8 +29,23 @@ import { ObjectNotFoundError, StorageUnavailableError, type ByteRange, type Obje
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 /** Bytes read of an S3 error document, for its <Code>. */
 const ERROR_BODY_LIMIT = 4096
+/**
+ * The S3 body's buffer (and its socket's): below one socket read (64 KiB),
+ * node:http would stop and restart reading the socket for every read of a
+ * large body, which costs system calls per chunk.
+ */
+const BODY_HIGH_WATER_MARK = 64 * 1024
 /** S3 closes idle connections after about 20 s; closing first avoids most stale reuses. */
 const KEEP_ALIVE_IDLE_MS = 4000
+
+/**
+ * The Agent hands a request's options to net.createConnection, so
+ * highWaterMark sizes the socket's buffer and the response's (Node's typings
+ * do not list it for requests).
+ */
+interface ReadRequestOptions extends RequestOptions {
+  highWaterMark: number
+}
 
 export type ReadOutcome = 'ok' | 'not_found' | 'aborted' | 'error'
 /** Called when a request starts; the returned function when its answer (headers) is in. */
@@ -95,7 +110,7 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
         ...(range ? { range: `bytes=${range.start}-${range.end}` } : {})
       }
     })
-    const options: RequestOptions = { agent, hostname: url.hostname, port, method, path, headers: signed.headers, ...(signal ? { signal } : {}) }
+    const options: ReadRequestOptions = { agent, hostname: url.hostname, port, method, path, headers: signed.headers, highWaterMark: BODY_HIGH_WATER_MARK, ...(signal ? { signal } : {}) }
     return await new Promise((resolve, reject) => {
       const req = send(options)
       const fail = (err: Error) => {
