@@ -53,6 +53,7 @@ export function createS3Storage (config: S3Config, { observe, onClient }: S3Stor
 
   let loading: Promise<Sdk> | undefined
   let loaded: Sdk | undefined
+  let destroyed = false
   const sdk = () => (loading ??= loadSdk().then((modules) => {
     const client = new modules.S3Client({
       region: config.S3_REGION,
@@ -72,6 +73,8 @@ export function createS3Storage (config: S3Config, { observe, onClient }: S3Stor
         socketTimeout: config.S3_SOCKET_TIMEOUT_MS
       })
     })
+    // Destroyed while the SDK was loading: the client must not outlive it.
+    if (destroyed) client.destroy()
     onClient?.(client)
     loaded = { ...modules, client }
     return loaded
@@ -173,6 +176,7 @@ export function createS3Storage (config: S3Config, { observe, onClient }: S3Stor
     },
 
     destroy () {
+      destroyed = true
       reader.destroy()
       loaded?.client.destroy()
       httpAgent.destroy()
