@@ -122,11 +122,11 @@ async function startOrigin (t: Test, answer: (res: ServerResponse, state: Origin
 interface OriginState { sent: number, blocked: boolean, requests: number, connections: number }
 
 const TOTAL = 256 * 1024 * 1024
-function writeUntilBlocked (res: ServerResponse, state: OriginState) {
-  res.writeHead(200, { 'content-length': String(TOTAL) })
+function writeUntilBlocked (res: ServerResponse, state: OriginState, total = TOTAL) {
+  res.writeHead(200, { 'content-length': String(total) })
   const chunk = Buffer.alloc(64 * 1024)
   const pump = () => {
-    while (state.sent < TOTAL) {
+    while (state.sent < total) {
       state.sent += chunk.length
       if (!res.write(chunk)) {
         state.blocked = true
@@ -154,6 +154,22 @@ t.test('a body nobody reads: the origin is held back by TCP, the service buffers
   await waitUntil(() => origin.sockets.size === 0, 'the connection to the origin is closed')
   t.same(storage.socketStats(), { active: 0, idle: 0, queued: 0 }, 'a body destroyed half-way leaves no connection, busy or idle')
   t.equal(origin.state.connections, 1, 'no other connection was opened')
+})
+
+t.test('a body its reader holds back for longer than S3_SOCKET_TIMEOUT_MS is not idle: it arrives whole once read', async (t) => {
+  const total = 8 * 1024 * 1024
+  const origin = await startOrigin(t, (res, state) => writeUntilBlocked(res, state, total))
+  const storage = storageAt(t, origin.endpoint, { S3_SOCKET_TIMEOUT_MS: '200' })
+  const { body } = await storage.get('any')
+  let failure: unknown
+  body.once('error', (err) => { failure = err })
+  await waitUntil(() => origin.state.blocked, 'the origin cannot write any more: nobody reads')
+  // Five times the idle limit without reading: the service is the slow side.
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  t.equal(failure, undefined, 'the body did not fail while its buffer was full')
+  let received = 0
+  for await (const chunk of body) received += (chunk as Buffer).length
+  t.equal(received, total, 'every byte arrived')
 })
 
 t.test('aborting the signal mid-body fails the body and closes its connection', async (t) => {
