@@ -40,23 +40,17 @@ export default fp<{ config: Pick<Config, 'METRICS_PORT' | 'METRICS_HOST'> }>(asy
   // The label sets seen so far, each resolved once: labels are bounded
   // (route templates, methods, status codes), and resolving a label set
   // hashes it, which would otherwise happen on every answer.
-  const durations = new Map<string, ReturnType<typeof http.duration.labels>>()
-  const downloads = new Map<string, ReturnType<typeof http.downloadResponses.labels>>()
+  const duration = labelled((route: string, method: string, status: number) =>
+    http.duration.labels({ route, method, status_class: `${Math.floor(status / 100)}xx` }))
+  const downloads = labelled((method: string, status: number) => http.downloadResponses.labels({ method, status: String(status) }))
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched'
     const method = methodLabel(request.method)
     const status = reply.statusCode
-    const durationKey = `${route} ${method} ${status}`
-    let duration = durations.get(durationKey)
-    if (!duration) durations.set(durationKey, duration = http.duration.labels({ route, method, status_class: `${Math.floor(status / 100)}xx` }))
-    duration.observe(reply.elapsedTime / 1000)
+    duration(route, method, status).observe(reply.elapsedTime / 1000)
     const kind = request.routeOptions.config?.metrics
-    if (kind === 'download') {
-      const key = `${method} ${status}`
-      let counter = downloads.get(key)
-      if (!counter) downloads.set(key, counter = http.downloadResponses.labels({ method, status: String(status) }))
-      counter.inc()
-    } else if (kind === 'upload') http.uploads.inc({ outcome: String(status) })
+    if (kind === 'download') downloads(method, status).inc()
+    else if (kind === 'upload') http.uploads.inc({ outcome: String(status) })
     else if (kind === 'link') http.links.inc({ outcome: String(status) })
     done()
   })
@@ -107,5 +101,16 @@ export function countRefusal (metrics: Metrics, request: FastifyRequest, error: 
     metrics.http.unauthorized.inc({ api: isPublicPath(request.url) ? 'public' : 'internal', reason: error.reason ?? 'missing' })
   } else if (status === 429) {
     metrics.http.rateLimited.inc({ limit: RATE_LIMIT_CODES[error.code] ?? 'other' })
+  }
+}
+
+/** `resolve` memoised by its arguments (a metric's child per label set). */
+function labelled<Args extends Array<string | number>, Child> (resolve: (...args: Args) => Child): (...args: Args) => Child {
+  const seen = new Map<string, Child>()
+  return (...args) => {
+    const key = args.join(' ')
+    let child = seen.get(key)
+    if (child === undefined) seen.set(key, child = resolve(...args))
+    return child
   }
 }

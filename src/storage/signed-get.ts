@@ -48,8 +48,11 @@ interface ReadRequestOptions extends RequestOptions {
 }
 
 export type ReadOutcome = 'ok' | 'not_found' | 'aborted' | 'error'
+type Operation = 'GetObject' | 'HeadObject' | 'HeadBucket'
 /** Called when a request starts; the returned function when its answer (headers) is in. */
-export type ReadObserver = (operation: 'GetObject' | 'HeadObject' | 'HeadBucket') => (outcome: ReadOutcome) => void
+export type ReadObserver = (operation: Operation) => (outcome: ReadOutcome) => void
+/** How a failure names the call: "S3 get failed (...)". */
+const OPERATION_NAMES: Record<Operation, string> = { GetObject: 'get', HeadObject: 'head', HeadBucket: 'ping' }
 
 export interface ObjectReaderOptions {
   config: S3Config
@@ -137,74 +140,62 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
     })
   }
 
+  /**
+   * One read, told to the observer (the S3 metrics) with its outcome: `run`
+   * gives its value and outcome; a missing object and StorageUnavailableError
+   * pass through, any other failure becomes StorageUnavailableError.
+   */
+  async function observed<T> (operation: Operation, signal: AbortSignal | undefined, run: () => Promise<[T, ReadOutcome]>): Promise<T> {
+    const done = observe?.(operation)
+    let outcome: ReadOutcome = 'error'
+    try {
+      const [value, result] = await run()
+      outcome = result
+      return value
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) outcome = 'not_found'
+      if (signal?.aborted) outcome = 'aborted'
+      if (err instanceof ObjectNotFoundError || err instanceof StorageUnavailableError) throw err
+      throw unavailable(OPERATION_NAMES[operation], err)
+    } finally {
+      done?.(outcome)
+    }
+  }
+
   return {
-    async get (key, { range, signal } = {}) {
-      const done = observe?.('GetObject')
-      let outcome: ReadOutcome = 'error'
-      try {
-        const res = await sendWithRetry('GET', objectPath(key), range, signal)
-        const expected = range ? 206 : 200
-        if (res.statusCode === 404) {
-          res.resume()
-          outcome = 'not_found'
-          throw new ObjectNotFoundError(key)
-        }
-        if (res.statusCode !== expected) throw unavailable('get', await failureOf(res))
-        const contentLength = Number(res.headers['content-length'])
-        // A server that ignored the range, or a length that disagrees with it,
-        // would put the wrong bytes in a 206.
-        if (!Number.isSafeInteger(contentLength) || (range && contentLength !== range.end - range.start + 1)) {
-          res.destroy()
-          throw unavailable('get', new Error(`Content-Length ${String(res.headers['content-length'])} does not match the requested range`))
-        }
-        outcome = 'ok'
-        return { body: res, contentLength }
-      } catch (err) {
-        if (signal?.aborted) outcome = 'aborted'
-        if (err instanceof ObjectNotFoundError || err instanceof StorageUnavailableError) throw err
-        throw unavailable('get', err)
-      } finally {
-        done?.(outcome)
-      }
-    },
-
-    async head (key, { signal } = {}) {
-      const done = observe?.('HeadObject')
-      let outcome: ReadOutcome = 'error'
-      try {
-        const res = await sendWithRetry('HEAD', objectPath(key), undefined, signal)
+    get: (key, { range, signal } = {}) => observed('GetObject', signal, async () => {
+      const res = await sendWithRetry('GET', objectPath(key), range, signal)
+      if (res.statusCode === 404) {
         res.resume()
-        if (res.statusCode === 404) {
-          outcome = 'not_found'
-          return undefined
-        }
-        if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`)
-        const lastModified = new Date(String(res.headers['last-modified']))
-        outcome = 'ok'
-        return { key, size: Number(res.headers['content-length'] ?? 0), lastModified: Number.isNaN(lastModified.getTime()) ? new Date(0) : lastModified }
-      } catch (err) {
-        if (signal?.aborted) outcome = 'aborted'
-        throw unavailable('head', err)
-      } finally {
-        done?.(outcome)
+        throw new ObjectNotFoundError(key)
       }
-    },
+      if (res.statusCode !== (range ? 206 : 200)) throw unavailable('get', await failureOf(res))
+      const contentLength = Number(res.headers['content-length'])
+      // A server that ignored the range, or a length that disagrees with it,
+      // would put the wrong bytes in a 206.
+      if (!Number.isSafeInteger(contentLength) || (range && contentLength !== range.end - range.start + 1)) {
+        res.destroy()
+        throw unavailable('get', new Error(`Content-Length ${String(res.headers['content-length'])} does not match the requested range`))
+      }
+      return [{ body: res, contentLength }, 'ok']
+    }),
 
-    async ping ({ signal } = {}) {
-      const done = observe?.('HeadBucket')
-      let outcome: ReadOutcome = 'error'
-      try {
-        const res = await sendWithRetry('HEAD', bucketPath, undefined, signal)
-        res.resume()
-        if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}${res.statusCode === 404 ? ' (no such bucket)' : ''}`)
-        outcome = 'ok'
-      } catch (err) {
-        if (signal?.aborted) outcome = 'aborted'
-        throw unavailable('ping', err)
-      } finally {
-        done?.(outcome)
-      }
-    },
+    head: (key, { signal } = {}) => observed('HeadObject', signal, async () => {
+      const res = await sendWithRetry('HEAD', objectPath(key), undefined, signal)
+      res.resume()
+      if (res.statusCode === 404) return [undefined, 'not_found']
+      if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`)
+      const lastModified = new Date(String(res.headers['last-modified']))
+      const info: ObjectInfo = { key, size: Number(res.headers['content-length'] ?? 0), lastModified: Number.isNaN(lastModified.getTime()) ? new Date(0) : lastModified }
+      return [info, 'ok']
+    }),
+
+    ping: ({ signal } = {}) => observed('HeadBucket', signal, async () => {
+      const res = await sendWithRetry('HEAD', bucketPath, undefined, signal)
+      res.resume()
+      if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}${res.statusCode === 404 ? ' (no such bucket)' : ''}`)
+      return [undefined, 'ok']
+    }),
 
     socketStats () {
       const count = (table: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(table).reduce((n, list) => n + (list?.length ?? 0), 0)

@@ -14,6 +14,7 @@ import type { TokenClaims } from '../../plugins/auth.js'
 import { ID_REGEX } from '../../schemas/common.js'
 import { ObjectNotFoundError, StorageUnavailableError } from '../../storage/storage.js'
 import { readWhole } from '../../http/read-whole.js'
+import { stringField } from '../../fields.js'
 import { accessOf, countSent } from './audit-access.js'
 import { rateLimitSubject, readAccess } from './viewer.js'
 
@@ -184,7 +185,7 @@ export async function sendEntity (app: FastifyInstance, request: FastifyRequest,
       bytes = await readWhole(object.body, length)
     } catch (err) {
       if (controller.signal.aborted) throw new ClientGoneError('client closed the request')
-      throw new StorageUnavailableError(`S3 get failed while reading ${entity.key} (${(err as Error).message})`, { cause: err })
+      throw new StorageUnavailableError(`S3 get failed while reading ${entity.key} (${stringField(err, 'message') ?? 'unknown'})`, { cause: err })
     }
     reply.raw.once('close', () => settle(bytes.length))
     return reply.code(status).headers(headers).send(bytes)
