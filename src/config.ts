@@ -102,7 +102,7 @@ export const ConfigSchema = Type.Object({
 
   ATTACHMENT_MAX_BYTES: Type.Integer({ minimum: 1, maximum: 5 * 1024 ** 4, default: 26_214_400 }),
   ATTACHMENT_ALLOWED_TYPES: Type.Optional(Type.String({ minLength: 1 })),
-  // Uploads in flight per instance (each holds up to ~15 MiB); more get 503.
+  // Uploads in flight per instance (each holds up to ~25 MiB); more get 503.
   UPLOAD_MAX_CONCURRENT: Type.Integer({ minimum: 1, maximum: 1_000, default: 8 }),
   // An upload must deliver at least this many bytes per second, judged over
   // each HTTP_REQUEST_TIMEOUT_MS window; a slower or stalled one is cut.

@@ -17,7 +17,7 @@ import { orientationOfTransforms, swapsDimensions } from './orientation.js'
  * and XMP, extended XMP included, can take a few 64 KiB segments before it.
  * 256 KiB covers that with room, also finds a second GIF frame in most
  * animations and the meta box of any HEIC, and costs one buffer per upload
- * in flight next to the ~15 MiB an upload already holds.
+ * in flight next to the ~25 MiB an upload already holds.
  */
 export const PROBE_BYTES = 256 * 1024
 

@@ -28,7 +28,9 @@ import { createObjectReader, type ReadObserver } from './signed-get.js'
 import { StorageUnavailableError, type DeleteManyResult, type ObjectInfo, type ObjectStorage } from './storage.js'
 
 const PART_SIZE = 5 * 1024 * 1024
-const UPLOAD_QUEUE = 2
+// lib-storage's default: with four parts in flight S3 stays busy while the
+// next one is filled from the client; each part in flight is 5 MiB of memory.
+const UPLOAD_QUEUE = 4
 const DELETE_BATCH = 1000
 
 export interface S3Storage extends ObjectStorage {

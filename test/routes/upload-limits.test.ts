@@ -76,7 +76,8 @@ t.test('chunked, without Content-Length, over the limit: 413, nothing stored', a
 
 t.test('over the limit after a multipart upload began: it is aborted, no parts remain', async (t) => {
   const dialogId = id('d')
-  // 6 MiB limit, 5 MiB parts: the first part is already in S3 when the limit trips.
+  // 6 MiB limit, 5 MiB parts: past the first part, so a multipart upload has
+  // begun (or is beginning) when the limit trips.
   const res = await post(largeUrl, dialogId, 12 * MiB)
   t.equal(res.status, 413)
   await assertNothingLeft(t, ctx, dialogId)

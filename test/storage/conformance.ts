@@ -11,6 +11,8 @@ import { randomChunks } from '../support/http.js'
 const MiB = 1024 * 1024
 // Above S3's 5 MiB part size, so S3-like backends switch to a multipart upload.
 const LARGE = 11 * MiB
+// Past the parts S3 storage holds in flight (four of 5 MiB) and its read-ahead.
+const STARTED_AFTER = 23 * MiB
 
 export interface StorageUnderTest {
   storage: ObjectStorage
@@ -126,11 +128,12 @@ export function storageConformance (t: Test, name: string, make: (t: Test) => Pr
       t.same(await toArray(storage.list({ prefix: fresh('empty/') })), [], 'an empty prefix yields nothing')
     })
 
-    // 13 MiB: two parts are uploading, so the upload has certainly started
-    // before the failure (a 3rd part is only read once one of them is done).
+    // 23 MiB: S3 storage sends at most four 5 MiB parts at once and reads a
+    // fifth only when one of them is done, so by then the multipart upload
+    // has certainly started (Readable.from reads ahead at most 16 chunks).
     for (const { label, failAfter, started } of [
       { label: 'before one part (1 MiB)', failAfter: MiB, started: false },
-      { label: 'after a multipart upload started (13 MiB)', failAfter: 13 * MiB, started: true }
+      { label: 'after a multipart upload started (23 MiB)', failAfter: STARTED_AFTER, started: true }
     ]) {
       t.test(`put whose body stream fails ${label} rejects with the body's error and leaves nothing`, async (t) => {
         const key = fresh('failing-body')
@@ -150,7 +153,7 @@ export function storageConformance (t: Test, name: string, make: (t: Test) => Pr
       const key = fresh('aborted')
       const controller = new AbortController()
       async function * body () {
-        yield * randomChunks(13 * MiB)
+        yield * randomChunks(STARTED_AFTER)
         t.ok((await unfinishedUploads()).includes(key), 'an upload was in progress when it was aborted')
         controller.abort(new Error('client disconnected'))
         // A body that would go on for ever: only the abort can end the put.

@@ -63,7 +63,7 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async function uploadRoutes (app
     if (!request.isMultipart()) throw new NotMultipartError()
     // A truthful Content-Length already tells: refuse before reading.
     if (Number(request.headers['content-length']) > maxBytes + ENVELOPE_BYTES) throw new FileTooLargeError(maxBytes)
-    // Each upload in flight holds up to ~15 MiB (see the storage module):
+    // Each upload in flight holds up to ~25 MiB (see the storage module):
     // their number per instance is what bounds upload memory.
     if (reply.raw.destroyed) return reply
     const release = app.slots.uploads.acquire('all')
