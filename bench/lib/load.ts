@@ -118,22 +118,23 @@ export async function measure (c: LoadCase): Promise<LoadFigures> {
 }
 
 /**
- * Two cases measured in turns, for a ratio that holds when the machine's
- * speed drifts during the run (a shared host): after a warm-up of each,
- * `slices` rounds of durationS / slices seconds each, in the order A B B A
- * A B ..., so both see the same minutes of the machine. Each case's figures
- * are its slices summed (latency: the median of the slices' p50, the worst
- * p99 and max).
+ * Cases measured in turns, for ratios that hold when the machine's speed
+ * drifts during the run (a shared host): after a warm-up of each, `slices`
+ * rounds of durationS / slices seconds each, every other round in reverse
+ * order (A B C, C B A, A B C ...), so all see the same minutes of the
+ * machine. Each case's figures are its slices summed (latency: the median of
+ * the slices' p50, the worst p99 and max).
  */
-export async function measurePair (a: LoadCase, b: LoadCase, slices: number): Promise<[LoadFigures, LoadFigures]> {
-  await warmUp(a)
-  await warmUp(b)
-  const runs: [LoadFigures[], LoadFigures[]] = [[], []]
-  for (let i = 0; i < slices; i++) {
-    const order = i % 2 === 0 ? [0, 1] as const : [1, 0] as const
-    for (const which of order) runs[which].push(await measureOnce(which === 0 ? a : b, a.durationS / slices))
+export async function measureTurns (cases: LoadCase[], slices: number): Promise<LoadFigures[]> {
+  for (const c of cases) await warmUp(c)
+  const runs: LoadFigures[][] = cases.map(() => [])
+  const forward = cases.map((_, i) => i)
+  for (let round = 0; round < slices; round++) {
+    for (const which of round % 2 === 0 ? forward : [...forward].reverse()) {
+      runs[which]!.push(await measureOnce(cases[which]!, cases[0]!.durationS / slices))
+    }
   }
-  return [combine(runs[0]), combine(runs[1])]
+  return runs.map(combine)
 }
 
 async function warmUp (c: LoadCase): Promise<void> {

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
 import { onCores, type CorePlan } from './cores.js'
+import { imageEnv } from './image-env.js'
 import { processStats, ROOT, sleep, stopChild, type Child, type Cleanup } from './infra.js'
 
 const run = promisify(execFile)
@@ -79,6 +80,13 @@ export interface S3Settings {
 export async function startNaiveProxy (s3: S3Settings, plan: CorePlan, cleanup: Cleanup): Promise<Child & { baseUrl: string }> {
   const command = onCores(plan, 'server', process.execPath, ['bench/servers/naive-proxy.mjs'])
   const child = await spawnListening('naive SDK proxy', command, { PATH: process.env.PATH ?? '', ...s3 }, cleanup)
+  return { ...child, baseUrl: `http://127.0.0.1:${child.port}` }
+}
+
+/** bench/servers/bare-relay.mjs on the server core, with the image's process settings: plain node:http relaying `originPrefix`/<key>. */
+export async function startBareRelay (originPrefix: string, plan: CorePlan, cleanup: Cleanup): Promise<Child & { baseUrl: string }> {
+  const command = onCores(plan, 'server', process.execPath, ['bench/servers/bare-relay.mjs'])
+  const child = await spawnListening('bare node:http relay', command, { PATH: process.env.PATH ?? '', ...imageEnv(), ORIGIN_PREFIX: originPrefix }, cleanup)
   return { ...child, baseUrl: `http://127.0.0.1:${child.port}` }
 }
 

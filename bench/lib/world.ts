@@ -11,11 +11,11 @@ import type { BenchContext, BenchObject, Knobs, ServiceOptions } from '../rows/r
 import { linkAttachments, tokenSigner, uploadFile } from './api.js'
 import { pinSelf, planCores } from './cores.js'
 import { Cleanup, createDatabase, freePort, prepareRedis, stopChild } from './infra.js'
-import { measure, measurePair } from './load.js'
+import { measure, measureTurns, type LoadCase, type LoadFigures } from './load.js'
 import { imageEnv } from './image-env.js'
 import { findNginx, startNginx } from './nginx.js'
 import { noisePng } from './png.js'
-import { startHello, startLocalS3, startNaiveProxy, startService, type RunningService } from './servers.js'
+import { startBareRelay, startHello, startLocalS3, startNaiveProxy, startService, type RunningService } from './servers.js'
 
 export const SMALL_BYTES = 20 * 1024
 export const LARGE_BYTES = 64 * 1024 * 1024
@@ -48,9 +48,10 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
     startLocalS3(dataDir, BUCKET, cores, cleanup)
   ])
   const nginx = await startNginx({ binary: nginxBinary, dataDir, bucket: BUCKET, workDir, plan: cores, cleanup })
-  note('starting the Fastify hello and the naive SDK proxy (reading from nginx) on the server core')
+  note('starting the Fastify hello, the naive SDK proxy and the bare node:http relay (both reading from nginx) on the server core')
   const hello = await startHello(cores, cleanup)
   const proxy = await startNaiveProxy({ S3_ENDPOINT: nginx.endpoint, S3_BUCKET: BUCKET, ...S3_CREDENTIALS }, cores, cleanup)
+  const relay = await startBareRelay(`${nginx.endpoint}/${BUCKET}`, cores, cleanup)
 
   const port = await freePort()
   const logFile = join(workDir, 'service.log')
@@ -121,6 +122,19 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
   await linkAttachments(writer.baseUrl, serviceAuth, dialogId, 'bench-message-1', [objects.small.id, objects.large.id])
 
   const runs: BenchContext['runs'] = {}
+  /** Cases measured in turns (measureTurns), each recorded under its label; figures(i) is the i-th case's. */
+  const loadTurns = async (cases: Array<[string, Omit<LoadCase, 'durationS' | 'warmupS'>]>) => {
+    note(`autocannon: ${cases.map(([label]) => label).join(', ')} in turns, ${cases[0]?.[1].connections} connections, ${knobs.warmupS} s warm-up each + ${knobs.slices} x ${knobs.durationS / knobs.slices} s each`)
+    const times = { durationS: knobs.durationS, warmupS: knobs.warmupS }
+    const serverCore = (c: Omit<LoadCase, 'durationS' | 'warmupS'>) => cores.pinned && c.watch ? { serverCore: Number(cores.serverCores) } : {}
+    const measured = await measureTurns(cases.map(([, c]) => ({ ...c, ...serverCore(c), ...times })), knobs.slices)
+    cases.forEach(([label], i) => { if (measured[i]) runs[label] = measured[i] })
+    return (i: number): LoadFigures => {
+      const figures = measured[i]
+      if (!figures) throw new Error(`no figures for case ${i}`)
+      return figures
+    }
+  }
   return {
     knobs,
     cores,
@@ -134,6 +148,7 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
     service,
     hello,
     proxy,
+    relay,
     nginx: { ...nginx, bucket: BUCKET },
     s3rver: { ...s3rver, bucket: BUCKET },
     watchService: (svc) => async () => ({ server: [svc.pid], postgres: await database.backendPids(), redis: [redis.serverPid], origin: [nginx.pid] }),
@@ -144,14 +159,13 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
       runs[label] = figures
       return figures
     },
-    loadPair: async ([labelA, a], [labelB, b]) => {
-      note(`autocannon: ${labelA} and ${labelB} in turns, ${a.connections} connections, ${knobs.warmupS} s warm-up each + ${knobs.slices} x ${knobs.durationS / knobs.slices} s each`)
-      const serverCore = (c: typeof a) => cores.pinned && c.watch ? { serverCore: Number(cores.serverCores) } : {}
-      const times = { durationS: knobs.durationS, warmupS: knobs.warmupS }
-      const [fa, fb] = await measurePair({ ...a, ...serverCore(a), ...times }, { ...b, ...serverCore(b), ...times }, knobs.slices)
-      runs[labelA] = fa
-      runs[labelB] = fb
-      return [fa, fb]
+    loadPair: async (a, b) => {
+      const figures = await loadTurns([a, b])
+      return [figures(0), figures(1)]
+    },
+    loadTriple: async (a, b, c) => {
+      const figures = await loadTurns([a, b, c])
+      return [figures(0), figures(1), figures(2)]
     },
     runs,
     problems: [],

@@ -111,6 +111,8 @@ export interface BenchContext {
   service: (options?: ServiceOptions) => Promise<RunningService>
   hello: Child & { baseUrl: string }
   proxy: Child & { baseUrl: string }
+  /** Plain node:http relaying the origin's objects (bench/servers/bare-relay.mjs): what Node.js itself costs. */
+  relay: Child & { baseUrl: string }
   nginx: Child & { endpoint: string, bucket: string }
   s3rver: Child & { endpoint: string, bucket: string }
   /**
@@ -122,11 +124,13 @@ export interface BenchContext {
   /** autocannon: a warm-up, then a measured run with CPU from /proc; recorded under `label` for the report. */
   load: (label: string, c: Omit<LoadCase, 'durationS' | 'warmupS'>) => Promise<LoadFigures>
   /**
-   * The service and its baseline measured in turns (see measurePair), each
-   * recorded under its label: the ratio of the two holds when the machine's
-   * speed drifts during the run.
+   * The service and its baselines measured in turns (see measureTurns), each
+   * recorded under its label: the ratios hold when the machine's speed
+   * drifts during the run.
    */
   loadPair: (a: [string, Omit<LoadCase, 'durationS' | 'warmupS'>], b: [string, Omit<LoadCase, 'durationS' | 'warmupS'>]) => Promise<[LoadFigures, LoadFigures]>
+  /** Three cases in turns, as loadPair. */
+  loadTriple: (a: [string, Omit<LoadCase, 'durationS' | 'warmupS'>], b: [string, Omit<LoadCase, 'durationS' | 'warmupS'>], c: [string, Omit<LoadCase, 'durationS' | 'warmupS'>]) => Promise<[LoadFigures, LoadFigures, LoadFigures]>
   /** Every measured run so far, by label. */
   runs: Record<string, LoadFigures>
   /** Findings that deserve a look (wrong answers, saturated load generator...). */

@@ -1,7 +1,8 @@
 // A 20 KiB image, 200: the common download. Baseline: the naive SDK proxy
 // (GetObject, reply.send(Body)) on the same core, reading the same object
-// from the same origin (nginx).
-import { int } from '../lib/format.js'
+// from the same origin (nginx). Measured in the same turns, not a goal: the
+// bare node:http relay, what Node.js itself costs per request here.
+import { dec, int } from '../lib/format.js'
 import { microsPerRequest as us } from '../lib/load.js'
 import { judge, type BenchRow } from './row.js'
 
@@ -11,7 +12,7 @@ export const smallImage: BenchRow = {
     const service = await ctx.service()
     const { small } = ctx.objects
     const run = { connections: ctx.knobs.connections, expectStatus: 200, bodyBytes: small.bytes }
-    const [s, p] = await ctx.loadPair(['service 20 KiB', {
+    const [s, p, r] = await ctx.loadTriple(['service 20 KiB', {
       ...run,
       url: `${service.baseUrl}${small.path}`,
       headers: ctx.userAuth,
@@ -21,13 +22,18 @@ export const smallImage: BenchRow = {
       ...run,
       url: `${ctx.proxy.baseUrl}/${small.key}`,
       watch: async () => ({ server: [ctx.proxy.pid], origin: [ctx.nginx.pid] })
+    }], ['bare relay 20 KiB', {
+      ...run,
+      url: `${ctx.relay.baseUrl}/${small.key}`,
+      watch: async () => ({ server: [ctx.relay.pid], origin: [ctx.nginx.pid] })
     }])
     const figures = {
       serviceReqPerSec: s.reqPerSec,
       serviceMicrosPerRequest: us(s, 'server'),
       postgresMicrosPerRequest: us(s, 'postgres'),
       proxyReqPerSec: p.reqPerSec,
-      proxyMicrosPerRequest: us(p, 'server')
+      proxyMicrosPerRequest: us(p, 'server'),
+      relayMicrosPerRequest: us(r, 'server')
     }
     return {
       path: this.path,
@@ -47,7 +53,11 @@ export const smallImage: BenchRow = {
           goal: { op: '>=', bound: 3, unit: 'x' }
         })
       ],
-      notes: [`the service's Postgres backends used another ${int(figures.postgresMicrosPerRequest)} µs per request (not in the goal)`],
+      notes: [
+        `the service's Postgres backends used another ${int(figures.postgresMicrosPerRequest)} µs per request (not in the goal)`,
+        `bare node:http relay (no framework, token, row or signature; not a goal): ${int(figures.relayMicrosPerRequest)} µs per request, ` +
+          `${int(r.reqPerSec)} req/s; the service costs ${dec(figures.serviceMicrosPerRequest / figures.relayMicrosPerRequest, 2)}x it, the naive proxy ${dec(figures.proxyMicrosPerRequest / figures.relayMicrosPerRequest, 2)}x`
+      ],
       figures
     }
   }
