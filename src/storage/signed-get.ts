@@ -113,9 +113,17 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
         ...(range ? { range: `bytes=${range.start}-${range.end}` } : {})
       }
     })
-    const options: ReadRequestOptions = { agent, hostname: url.hostname, port, method, path, headers: signed.headers, highWaterMark: BODY_HIGH_WATER_MARK, ...(signal ? { signal } : {}) }
+    const options: ReadRequestOptions = { agent, hostname: url.hostname, port, method, path, headers: signed.headers, highWaterMark: BODY_HIGH_WATER_MARK }
     return await new Promise((resolve, reject) => {
       const req = send(options)
+      // The signal as a plain listener, dropped when the request closes (its
+      // answer is over): node:http's own `signal` option watches the request
+      // with end-of-stream, about 3% of a small read's CPU.
+      if (signal) {
+        const onAbort = () => req.destroy(abortError(signal))
+        signal.addEventListener('abort', onAbort, { once: true })
+        req.once('close', () => signal.removeEventListener('abort', onAbort))
+      }
       const fail = (err: Error) => {
         clearTimeout(headersTimer)
         req.destroy(err)
@@ -227,6 +235,11 @@ function watchBody (req: ClientRequest, res: IncomingMessage, idleMs: number): v
   }
   socket.setTimeout(idleMs, onTimeout)
   res.once('close', () => socket.off('timeout', onTimeout))
+}
+
+/** What node:http's `signal` option fails a request with. */
+function abortError (signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' })
 }
 
 function timeoutError (code: string, message: string): Error {

@@ -186,6 +186,29 @@ t.test('aborting the signal mid-body fails the body and closes its connection', 
   t.equal(storage.socketStats().active, 0)
 })
 
+t.test('aborting the signal while the origin has not answered rejects at once and closes the connection, without waiting for S3_REQUEST_TIMEOUT_MS', async (t) => {
+  const origin = await startOrigin(t, () => {})
+  // A request timeout far beyond the test's own limit: only the abort can end the read.
+  const storage = storageAt(t, origin.endpoint, { S3_REQUEST_TIMEOUT_MS: '600000' })
+  const controller = new AbortController()
+  const read = storage.get('any', { signal: controller.signal }).catch((e: unknown) => e)
+  await waitUntil(() => origin.state.requests === 1, 'the request reached the origin')
+  controller.abort(new Error('client hung up'))
+  t.type(await read, StorageUnavailableError, 'the read rejects')
+  await waitUntil(() => storage.socketStats().active === 0 && origin.sockets.size === 0, 'the connection is closed')
+})
+
+t.test('a signal that outlives its read: aborting it later leaves the pooled connection to the next read', async (t) => {
+  const origin = await startOrigin(t, (res) => res.end('abc'))
+  const storage = storageAt(t, origin.endpoint)
+  const controller = new AbortController()
+  t.equal(await text((await storage.get('any', { signal: controller.signal })).body), 'abc')
+  await waitUntil(() => storage.socketStats().idle === 1, 'the connection went back to the pool')
+  controller.abort()
+  t.equal(await text((await storage.get('any')).body), 'abc', 'the next read works')
+  t.equal(origin.state.connections, 1, 'on the same connection')
+})
+
 t.test('an origin that accepts the request and never sends headers: get rejects with StorageUnavailableError (503) after S3_REQUEST_TIMEOUT_MS', async (t) => {
   const origin = await startOrigin(t, () => {})
   const storage = storageAt(t, origin.endpoint, { S3_REQUEST_TIMEOUT_MS: '300' })
