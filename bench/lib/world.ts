@@ -94,6 +94,15 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
     current = { settings, service: await startService(env, logFile, cores, cleanup, nodeArgs) }
     return current.service
   }
+  const secondService = async (options: ServiceOptions = {}): Promise<RunningService & { stop: () => Promise<void> }> => {
+    const origin = options.origin ?? 'nginx'
+    const secondPort = await freePort()
+    const env = { ...baseEnv, PORT: String(secondPort), S3_ENDPOINT: origin === 'nginx' ? nginx.endpoint : s3rver.endpoint, ...options.env }
+    const extra = Object.entries(options.env ?? {}).map(([name, value]) => `, ${name}=${value}`).join('')
+    note(`starting a second node dist/server.js on port ${secondPort}, S3_ENDPOINT = ${origin}${extra}`)
+    const started = await startService(env, logFile, cores, cleanup, nodeArgs)
+    return { ...started, stop: () => stopChild(started.process) }
+  }
 
   // Tokens outlive the longest run the knobs allow.
   const sign = tokenSigner(baseEnv.JWT_SECRET!, 6 * 3600)
@@ -146,6 +155,7 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
     serviceAuth,
     userAuth,
     service,
+    secondService,
     hello,
     proxy,
     relay,

@@ -1,7 +1,8 @@
 // The read audit's cost (issue 11: within 10%): the 20 KiB download of the
-// small-image row with AUDIT_ENABLED=true, then false, the same request in
-// the same run. Both with an AUDIT_IP_SALT, as production runs it (every
-// recorded read then hashes the client address).
+// small-image row from two services side by side, AUDIT_ENABLED=true and
+// false, measured in turns like a service and its baseline. Both with an
+// AUDIT_IP_SALT, as production runs it (every recorded read then hashes the
+// client address).
 import { int } from '../lib/format.js'
 import { microsPerRequest as us } from '../lib/load.js'
 import { judge, type BenchRow } from './row.js'
@@ -12,20 +13,21 @@ export const audit: BenchRow = {
   path: '20 KiB, audit on/off',
   async measure (ctx) {
     const { small } = ctx.objects
-    const run = async (enabled: boolean) => {
-      const service = await ctx.service({ env: { AUDIT_ENABLED: String(enabled), AUDIT_IP_SALT: SALT } })
-      return ctx.load(`service 20 KiB, audit ${enabled ? 'on' : 'off'}`, {
-        connections: ctx.knobs.connections,
-        expectStatus: 200,
-        bodyBytes: small.bytes,
-        url: `${service.baseUrl}${small.path}`,
-        headers: ctx.userAuth,
-        watch: ctx.watchService(service),
-        peakRssOf: service.pid
-      })
-    }
-    const on = await run(true)
-    const off = await run(false)
+    const [withAudit, withoutAudit] = [
+      await ctx.service({ env: { AUDIT_ENABLED: 'true', AUDIT_IP_SALT: SALT } }),
+      await ctx.secondService({ env: { AUDIT_ENABLED: 'false', AUDIT_IP_SALT: SALT } })
+    ]
+    const run = (service: typeof withAudit) => ({
+      connections: ctx.knobs.connections,
+      expectStatus: 200,
+      bodyBytes: small.bytes,
+      url: `${service.baseUrl}${small.path}`,
+      headers: ctx.userAuth,
+      watch: ctx.watchService(service),
+      peakRssOf: service.pid
+    })
+    const [on, off] = await ctx.loadPair(['service 20 KiB, audit on', run(withAudit)], ['service 20 KiB, audit off', run(withoutAudit)])
+    await withoutAudit.stop()
     const figures = {
       onReqPerSec: on.reqPerSec,
       offReqPerSec: off.reqPerSec,

@@ -109,6 +109,12 @@ export interface BenchContext {
   userAuth: Record<string, string>
   /** The service on the server core; started or restarted only when the options differ from the running one. */
   service: (options?: ServiceOptions) => Promise<RunningService>
+  /**
+   * Another service process beside the current one (its own port, same
+   * database, Redis and core), for two settings measured in turns; the row
+   * stops it when done (the cleanup would otherwise).
+   */
+  secondService: (options?: ServiceOptions) => Promise<RunningService & { stop: () => Promise<void> }>
   hello: Child & { baseUrl: string }
   proxy: Child & { baseUrl: string }
   /** Plain node:http relaying the origin's objects (bench/servers/bare-relay.mjs): what Node.js itself costs. */
