@@ -15,6 +15,9 @@ import type { AccessLogRepository } from '../db/access-log.js'
 import type { NewAccessRow } from '../db/schema.js'
 import { failureLog } from '../failure-log.js'
 
+/** Client addresses whose hash is remembered; past it the memory starts over. */
+const HASHED_ADDRESSES_MAX = 10_000
+
 export type GrantedBy = 'owner' | 'read_any' | 'dialog_link'
 export type TokenSource = 'header' | 'cookie' | 'query'
 
@@ -60,8 +63,19 @@ export function createAuditRecorder (options: AuditOptions): AuditRecorder {
   let written = 0
   let writing: Promise<void> | undefined
 
-  const hash = (address: string): string | null =>
-    options.ipSalt === undefined ? null : createHmac('sha256', options.ipSalt).update(address).digest('base64url').slice(0, 22)
+  // The same few client addresses (a proxy's, a NAT's) come back on every
+  // read: each is hashed once, up to HASHED_ADDRESSES_MAX of them at a time.
+  const hashed = new Map<string, string>()
+  const hash = (address: string): string | null => {
+    if (options.ipSalt === undefined) return null
+    let value = hashed.get(address)
+    if (value === undefined) {
+      value = createHmac('sha256', options.ipSalt).update(address).digest('base64url').slice(0, 22)
+      if (hashed.size >= HASHED_ADDRESSES_MAX) hashed.clear()
+      hashed.set(address, value)
+    }
+    return value
+  }
 
   function row (access: Access, status: number, bytes: number): NewAccessRow {
     return {

@@ -2,6 +2,7 @@
 // recording never waits, at most one write runs at a time, a failed write is
 // kept (within AUDIT_BUFFER_MAX) and retried, and beyond the bound the
 // oldest events are dropped, counted and logged, not once per event.
+import { createHmac } from 'node:crypto'
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import t from 'tap'
@@ -71,6 +72,25 @@ t.test('one write at a time: flushes asked for while one runs share it', async (
   t.equal((await sql`SELECT count(*)::int AS n FROM attachment_access`)[0]!.n, 1_000)
   await recorder.close()
   t.equal(writes, 1, 'close has nothing left to write')
+})
+
+t.test('client addresses are stored as their salted hash, for addresses seen again and past the remembered ones alike', async (t) => {
+  const { url, sql } = await createTestDatabase(t)
+  const database = createDatabase(dbConfig(url))
+  t.teardown(() => database.close())
+  const salt = 'salt-salt-salt-salt'
+  const recorder = createAuditRecorder({ repository: createAccessLogRepository(database.db), log: capture().log, flushMs: 600_000, maxBuffered: 50_000, ipSalt: salt })
+  // 12,000 addresses, each read twice: more than the recorder remembers.
+  const address = (n: number) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`
+  for (const round of [0, 1]) {
+    for (let n = 0; n < 12_000; n++) recorder.record({ ...access(n), viewer: `user-${n}-${round}`, clientAddress: address(n) }, 200, 1)
+  }
+  await recorder.close()
+  const rows = await sql`SELECT viewer, client_hash FROM attachment_access`
+  t.equal(rows.length, 24_000)
+  const expected = (n: number) => createHmac('sha256', salt).update(address(n)).digest('base64url').slice(0, 22)
+  const wrong = rows.filter((row) => row.client_hash !== expected(Number(String(row.viewer).split('-')[1])))
+  t.equal(wrong.length, 0, 'every row carries the HMAC of its own address')
 })
 
 t.test('the cleanup job prunes events older than AUDIT_RETENTION', async (t) => {
