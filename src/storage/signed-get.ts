@@ -121,8 +121,12 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
       // with end-of-stream, about 3% of a small read's CPU.
       if (signal) {
         const onAbort = () => req.destroy(abortError(signal))
-        signal.addEventListener('abort', onAbort, { once: true })
-        req.once('close', () => signal.removeEventListener('abort', onAbort))
+        // Aborted while the request was being signed: its event has passed.
+        if (signal.aborted) onAbort()
+        else {
+          signal.addEventListener('abort', onAbort, { once: true })
+          req.once('close', () => signal.removeEventListener('abort', onAbort))
+        }
       }
       const fail = (err: Error) => {
         clearTimeout(headersTimer)

@@ -198,6 +198,17 @@ t.test('aborting the signal while the origin has not answered rejects at once an
   await waitUntil(() => storage.socketStats().active === 0 && origin.sockets.size === 0, 'the connection is closed')
 })
 
+t.test('aborting the signal while the read is being signed rejects at once, without waiting for S3_REQUEST_TIMEOUT_MS', async (t) => {
+  const origin = await startOrigin(t, () => {})
+  const storage = storageAt(t, origin.endpoint, { S3_REQUEST_TIMEOUT_MS: '600000' })
+  const controller = new AbortController()
+  // Signing awaits the credentials: the abort lands before the request exists.
+  const read = storage.get('any', { signal: controller.signal }).catch((e: unknown) => e)
+  controller.abort(new Error('client hung up'))
+  t.type(await read, StorageUnavailableError, 'the read rejects')
+  await waitUntil(() => storage.socketStats().active === 0 && origin.sockets.size === 0, 'no connection is left open')
+})
+
 t.test('a signal that outlives its read: aborting it later leaves the pooled connection to the next read', async (t) => {
   const origin = await startOrigin(t, (res) => res.end('abc'))
   const storage = storageAt(t, origin.endpoint)
