@@ -16,7 +16,11 @@ const server = createServer((req, res) => {
     origin.pipe(res)
     res.once('close', () => { if (!origin.complete) origin.destroy() })
   })
-  upstream.once('error', () => { if (!res.headersSent) res.writeHead(502); res.end() })
+  // A failure before the answer is a 502; after it, the body is cut, never passed off as whole.
+  upstream.once('error', () => {
+    if (res.headersSent) res.destroy()
+    else res.writeHead(502).end()
+  })
   upstream.end()
 })
 server.keepAliveTimeout = 72_000
