@@ -100,8 +100,10 @@ export function createS3Storage (config: S3Config, { observe, onClient }: S3Stor
         await upload.done()
       } catch (err) {
         // lib-storage reports a failed abort instead of the cause; the body's
-        // own error (too large, client gone) is what the caller must see.
-        if (body.errored) throw body.errored
+        // own error (too large, client gone) is what the caller must see. Not
+        // the AbortError Node gives a stream whose reader stopped early:
+        // that is lib-storage giving up after S3 failed.
+        if (body.errored && !readerStopped(body.errored)) throw body.errored
         throw unavailable('upload', err)
       } finally {
         signal?.removeEventListener('abort', onAbort)
@@ -190,6 +192,11 @@ export function createS3Storage (config: S3Config, { observe, onClient }: S3Stor
 function isNotFound (err: unknown): boolean {
   const e = err as { name?: string, Code?: string, $metadata?: { httpStatusCode?: number } }
   return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.Code === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404
+}
+
+/** The error node:stream destroys a Readable with when its async iterator is left before the end. */
+function readerStopped (err: Error): boolean {
+  return err.name === 'AbortError' && 'code' in err && err.code === 'ABORT_ERR'
 }
 
 function unavailable (operation: string, cause: unknown): StorageUnavailableError {

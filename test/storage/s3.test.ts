@@ -17,6 +17,7 @@ import { waitUntil } from '../support/wait.js'
 import { storageConformance } from './conformance.js'
 
 const s3 = await createTestS3(t)
+const MiB = 1024 * 1024
 
 /** A storage over the file's S3 server; destroyed when t ends. */
 function s3Storage (t: Test, overrides: ConfigInput = {}): S3Storage {
@@ -61,9 +62,8 @@ t.test('ping and get reject with StorageUnavailableError (503, ATT_UNAVAILABLE) 
   t.equal((await storage.head('s3/while-stopped'))?.size, 1)
 })
 
-t.test('an S3 endpoint that accepts connections but never answers: get, head and ping reject with StorageUnavailableError after the request timeout', async (t) => {
-  // A real TCP server that reads and never replies: the case that hangs for
-  // ever without a request timeout (the SDK default).
+/** A real TCP server that reads and never replies: the case that hangs for ever without a request timeout (the SDK default). */
+async function silentServer (t: Test): Promise<{ endpoint: string, sockets: Set<Socket> }> {
   const sockets = new Set<Socket>()
   const silent = createServer((socket) => {
     sockets.add(socket)
@@ -76,12 +76,36 @@ t.test('an S3 endpoint that accepts connections but never answers: get, head and
     silent.close()
   })
   const { port } = silent.address() as { port: number }
-  const storage = s3Storage(t, { S3_ENDPOINT: `http://127.0.0.1:${port}`, S3_REQUEST_TIMEOUT_MS: '300' })
+  return { endpoint: `http://127.0.0.1:${port}`, sockets }
+}
+
+t.test('an S3 endpoint that accepts connections but never answers: get, head and ping reject with StorageUnavailableError after the request timeout', async (t) => {
+  const silent = await silentServer(t)
+  const storage = s3Storage(t, { S3_ENDPOINT: silent.endpoint, S3_REQUEST_TIMEOUT_MS: '300' })
   for (const [name, call] of [['get', () => storage.get('any')], ['head', () => storage.head('any')], ['ping', () => storage.ping()]] as const) {
     const err = await call().then(() => undefined, (e: unknown) => e)
     t.type(err, StorageUnavailableError, name)
   }
-  t.ok(sockets.size > 0, 'the requests did reach the silent server')
+  t.ok(silent.sockets.size > 0, 'the requests did reach the silent server')
+})
+
+t.test('an upload holds at most four 5 MiB parts and the read-ahead: against an S3 that never answers, a 64 MiB body is read no further', async (t) => {
+  const silent = await silentServer(t)
+  const storage = s3Storage(t, { S3_ENDPOINT: silent.endpoint, S3_REQUEST_TIMEOUT_MS: '300' })
+  let read = 0
+  async function * body () {
+    for await (const chunk of randomChunks(64 * MiB)) {
+      read += chunk.length
+      yield chunk
+    }
+  }
+  // The multipart upload is never created, so no part leaves: every part
+  // taken from the body waits in memory until the put gives up.
+  const err = await storage.put('s3/held', Readable.from(body()), { contentType: 'application/octet-stream' }).then(() => undefined, (e: unknown) => e)
+  t.type(err, StorageUnavailableError, 'the put fails')
+  t.ok(read > 5 * MiB, `a multipart upload was under way (${read} bytes read)`)
+  // Four parts of 5 MiB, plus Readable.from's 16 chunks and one more.
+  t.ok(read <= 4 * 5 * MiB + 17 * 64 * 1024 + 64 * 1024, `${read} bytes read of 64 MiB`)
 })
 
 t.test('sockets: a body read to the end goes back to the pool, a destroyed body releases its socket', async (t) => {
