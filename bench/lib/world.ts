@@ -83,26 +83,27 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
   }
   const nodeArgs = knobs.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${knobs.cpuProfileDir}`] : []
   let current: { settings: string, service: RunningService } | undefined
+  const serviceEnv = (options: ServiceOptions, servicePort: number) =>
+    ({ ...baseEnv, PORT: String(servicePort), S3_ENDPOINT: (options.origin ?? 'nginx') === 'nginx' ? nginx.endpoint : s3rver.endpoint, ...options.env })
+  const launch = (env: Record<string, string>, options: ServiceOptions, what: string) => {
+    const extra = Object.entries(options.env ?? {}).map(([name, value]) => `, ${name}=${value}`).join('')
+    note(`starting ${what} on port ${env.PORT}, S3_ENDPOINT = ${options.origin ?? 'nginx'}${extra}`)
+    return startService(env, logFile, cores, cleanup, nodeArgs)
+  }
   const service = async (options: ServiceOptions = {}): Promise<RunningService> => {
-    const origin = options.origin ?? 'nginx'
-    const env = { ...baseEnv, S3_ENDPOINT: origin === 'nginx' ? nginx.endpoint : s3rver.endpoint, ...options.env }
+    const env = serviceEnv(options, port)
     const settings = JSON.stringify(env)
     if (current && current.settings === settings && !options.fresh) return current.service
     if (current) await stopChild(current.service.process)
-    const extra = Object.entries(options.env ?? {}).map(([name, value]) => `, ${name}=${value}`).join('')
-    note(`starting node dist/server.js on port ${port}, S3_ENDPOINT = ${origin}${extra}`)
-    current = { settings, service: await startService(env, logFile, cores, cleanup, nodeArgs) }
+    current = { settings, service: await launch(env, options, 'node dist/server.js') }
     return current.service
   }
   const secondService = async (options: ServiceOptions = {}): Promise<RunningService & { stop: () => Promise<void> }> => {
-    const origin = options.origin ?? 'nginx'
-    const secondPort = await freePort()
-    const env = { ...baseEnv, PORT: String(secondPort), S3_ENDPOINT: origin === 'nginx' ? nginx.endpoint : s3rver.endpoint, ...options.env }
-    const extra = Object.entries(options.env ?? {}).map(([name, value]) => `, ${name}=${value}`).join('')
-    note(`starting a second node dist/server.js on port ${secondPort}, S3_ENDPOINT = ${origin}${extra}`)
-    const started = await startService(env, logFile, cores, cleanup, nodeArgs)
+    const started = await launch(serviceEnv(options, await freePort()), options, 'a second node dist/server.js')
     return { ...started, stop: () => stopChild(started.process) }
   }
+  /** Where the process under test runs, for the "other on server core" figure. */
+  const serverCore = (c: { watch?: unknown }) => cores.pinned && c.watch ? { serverCore: Number(cores.serverCores) } : {}
 
   // Tokens outlive the longest run the knobs allow.
   const sign = tokenSigner(baseEnv.JWT_SECRET!, 6 * 3600)
@@ -135,7 +136,6 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
   const loadTurns = async (cases: Array<[string, Omit<LoadCase, 'durationS' | 'warmupS'>]>) => {
     note(`autocannon: ${cases.map(([label]) => label).join(', ')} in turns, ${cases[0]?.[1].connections} connections, ${knobs.warmupS} s warm-up each + ${knobs.slices} x ${knobs.durationS / knobs.slices} s each`)
     const times = { durationS: knobs.durationS, warmupS: knobs.warmupS }
-    const serverCore = (c: Omit<LoadCase, 'durationS' | 'warmupS'>) => cores.pinned && c.watch ? { serverCore: Number(cores.serverCores) } : {}
     const measured = await measureTurns(cases.map(([, c]) => ({ ...c, ...serverCore(c), ...times })), knobs.slices)
     cases.forEach(([label], i) => { if (measured[i]) runs[label] = measured[i] })
     return (i: number): LoadFigures => {
@@ -164,8 +164,7 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
     watchService: (svc) => async () => ({ server: [svc.pid], postgres: await database.backendPids(), redis: [redis.serverPid], origin: [nginx.pid] }),
     load: async (label, c) => {
       note(`autocannon: ${label}, ${c.connections} connections, ${knobs.warmupS} s warm-up + ${knobs.durationS} s`)
-      const serverCore = cores.pinned && c.watch ? { serverCore: Number(cores.serverCores) } : {}
-      const figures = await measure({ ...c, ...serverCore, durationS: knobs.durationS, warmupS: knobs.warmupS })
+      const figures = await measure({ ...c, ...serverCore(c), durationS: knobs.durationS, warmupS: knobs.warmupS })
       runs[label] = figures
       return figures
     },

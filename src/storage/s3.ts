@@ -24,8 +24,8 @@ import type { S3Client } from '@aws-sdk/client-s3'
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types'
 import type { S3Config } from '../config.js'
 import { Sha256 } from './sha256.js'
-import { createObjectReader, type ReadObserver } from './signed-get.js'
-import { StorageUnavailableError, type DeleteManyResult, type ObjectInfo, type ObjectStorage } from './storage.js'
+import { createObjectReader, unavailable, type ReadObserver } from './signed-get.js'
+import type { DeleteManyResult, ObjectInfo, ObjectStorage } from './storage.js'
 
 const PART_SIZE = 5 * 1024 * 1024
 // lib-storage's default: with four parts in flight S3 stays busy while the
@@ -197,11 +197,6 @@ function isNotFound (err: unknown): boolean {
 /** The error node:stream destroys a Readable with when its async iterator is left before the end. */
 function readerStopped (err: Error): boolean {
   return err.name === 'AbortError' && 'code' in err && err.code === 'ABORT_ERR'
-}
-
-function unavailable (operation: string, cause: unknown): StorageUnavailableError {
-  const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
-  return new StorageUnavailableError(`S3 ${operation} failed (${detail})`, { cause })
 }
 
 type Sdk = Awaited<ReturnType<typeof loadSdk>> & { client: S3Client }

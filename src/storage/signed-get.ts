@@ -113,6 +113,8 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
         ...(range ? { range: `bytes=${range.start}-${range.end}` } : {})
       }
     })
+    // Signing awaits the credentials: the signal may have fired meanwhile.
+    signal?.throwIfAborted()
     const options: ReadRequestOptions = { agent, hostname: url.hostname, port, method, path, headers: signed.headers, highWaterMark: BODY_HIGH_WATER_MARK }
     return await new Promise((resolve, reject) => {
       const req = send(options)
@@ -121,12 +123,8 @@ export function createObjectReader ({ config, credentials, sha256, observe }: Ob
       // with end-of-stream, about 3% of a small read's CPU.
       if (signal) {
         const onAbort = () => req.destroy(abortError(signal))
-        // Aborted while the request was being signed: its event has passed.
-        if (signal.aborted) onAbort()
-        else {
-          signal.addEventListener('abort', onAbort, { once: true })
-          req.once('close', () => signal.removeEventListener('abort', onAbort))
-        }
+        signal.addEventListener('abort', onAbort, { once: true })
+        req.once('close', () => signal.removeEventListener('abort', onAbort))
       }
       const fail = (err: Error) => {
         clearTimeout(headersTimer)
@@ -289,7 +287,8 @@ async function failureOf (res: IncomingMessage): Promise<Error> {
   return new Error(`HTTP ${res.statusCode}${code ? ` ${code}` : ''}`)
 }
 
-function unavailable (operation: string, cause: unknown): StorageUnavailableError {
+/** "S3 <operation> failed (<cause>)": how every S3 failure reaches the caller (the SDK's calls too). */
+export function unavailable (operation: string, cause: unknown): StorageUnavailableError {
   const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
   return new StorageUnavailableError(`S3 ${operation} failed (${detail})`, { cause })
 }
