@@ -151,6 +151,9 @@ export const ConfigSchema = Type.Object({
   // ROW_CACHE_MAX_ENTRIES=0 turns it off (every read asks Postgres).
   ROW_CACHE_MAX_ENTRIES: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10_000 }),
   ROW_CACHE_MAX_STALENESS_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 1_000 }),
+  // Bodies up to 64 KiB (small images, previews) of cached rows are kept with
+  // their row, up to this many bytes in all; 0 keeps none.
+  BODY_CACHE_MAX_BYTES: Type.Integer({ minimum: 0, maximum: 4 * 1024 ** 3, default: 16 * 1024 ** 2 }),
   // The cleanup job prunes access events older than this (30m, 24h, 400d).
   AUDIT_RETENTION: Type.String({ pattern: '^[1-9][0-9]{0,5}[smhd]$', default: '400d' }),
 

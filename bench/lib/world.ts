@@ -176,6 +176,10 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
       const figures = await loadTurns([a, b, c])
       return [figures(0), figures(1), figures(2)]
     },
+    loadMany: async (cases) => {
+      const figures = await loadTurns(cases)
+      return cases.map((_, i) => figures(i))
+    },
     runs,
     problems: [],
     workDir,

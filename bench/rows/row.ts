@@ -137,6 +137,8 @@ export interface BenchContext {
   loadPair: (a: [string, Omit<LoadCase, 'durationS' | 'warmupS'>], b: [string, Omit<LoadCase, 'durationS' | 'warmupS'>]) => Promise<[LoadFigures, LoadFigures]>
   /** Three cases in turns, as loadPair. */
   loadTriple: (a: [string, Omit<LoadCase, 'durationS' | 'warmupS'>], b: [string, Omit<LoadCase, 'durationS' | 'warmupS'>], c: [string, Omit<LoadCase, 'durationS' | 'warmupS'>]) => Promise<[LoadFigures, LoadFigures, LoadFigures]>
+  /** Any number of cases in turns, as loadPair; figures in the order given. */
+  loadMany: (cases: Array<[string, Omit<LoadCase, 'durationS' | 'warmupS'>]>) => Promise<LoadFigures[]>
   /** Every measured run so far, by label. */
   runs: Record<string, LoadFigures>
   /** Findings that deserve a look (wrong answers, saturated load generator...). */

@@ -11,9 +11,9 @@
 // while Postgres answers).
 import { createHmac } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
-import type { AccessLogRepository } from '../db/access-log.js'
-import type { NewAccessRow } from '../db/schema.js'
+import type { AccessEvent, AccessLogRepository } from '../db/access-log.js'
 import { failureLog } from '../failure-log.js'
+import { EventColumns } from './event-columns.js'
 
 /** Client addresses whose hash is remembered; past it the memory starts over. */
 const HASHED_ADDRESSES_MAX = 10_000
@@ -51,14 +51,18 @@ export interface AuditOptions {
   maxBuffered: number
   /** HMAC key for client addresses; undefined: addresses are not stored. */
   ipSalt: string | undefined
-  now?: () => Date
+  /** Epoch milliseconds. */
+  now?: () => number
 }
 
 export function createAuditRecorder (options: AuditOptions): AuditRecorder {
-  const now = options.now ?? (() => new Date())
+  const now = options.now ?? Date.now
   const failures = failureLog(options.log, 'Read audit (Postgres)')
-  let pending: NewAccessRow[] = []
-  let revalidations = new Map<string, NewAccessRow>()
+  // Reads since the last write (event-columns.ts), and the rows of a failed
+  // write, older, waiting for the next one.
+  const fresh = new EventColumns()
+  let retry: AccessEvent[] = []
+  let revalidations = new Map<string, AccessEvent>()
   let dropped = 0
   let written = 0
   let writing: Promise<void> | undefined
@@ -77,7 +81,7 @@ export function createAuditRecorder (options: AuditOptions): AuditRecorder {
     return value
   }
 
-  function row (access: Access, status: number, bytes: number): NewAccessRow {
+  function row (access: Access, status: number, bytes: number): AccessEvent {
     return {
       attachmentId: access.attachmentId,
       dialogId: access.dialogId,
@@ -93,20 +97,24 @@ export function createAuditRecorder (options: AuditOptions): AuditRecorder {
     }
   }
 
-  /** Keeps the newest `maxBuffered` rows. */
+  const queued = () => retry.length + fresh.length + revalidations.size
+
+  /** Keeps the newest `maxBuffered` events (the 304s' rows are not dropped). */
   function bound (): void {
-    const excess = pending.length + revalidations.size - options.maxBuffered
+    const excess = queued() - options.maxBuffered
     if (excess <= 0) return
-    const cut = Math.min(excess, pending.length)
-    pending = pending.slice(cut)
-    dropped += cut
+    const fromRetry = Math.min(excess, retry.length)
+    if (fromRetry > 0) retry = retry.slice(fromRetry)
+    const fromFresh = Math.min(excess - fromRetry, fresh.length)
+    fresh.dropOldest(fromFresh)
+    dropped += fromRetry + fromFresh
     failures.failure(new Error(`${dropped} access events dropped so far: more than AUDIT_BUFFER_MAX waiting`))
   }
 
   async function write (): Promise<void> {
-    const batch = [...pending, ...revalidations.values()]
-    if (batch.length === 0) return
-    pending = []
+    if (queued() === 0) return
+    const batch = [...retry, ...fresh.take(), ...revalidations.values()]
+    retry = []
     revalidations = new Map()
     try {
       await options.repository.insertMany(batch)
@@ -114,8 +122,8 @@ export function createAuditRecorder (options: AuditOptions): AuditRecorder {
       failures.success()
     } catch (err) {
       failures.failure(err)
-      // Kept for the next write, newest last, within the bound.
-      pending = [...batch, ...pending]
+      // Kept for the next write, before what came meanwhile, within the bound.
+      retry = batch
       bound()
     }
   }
@@ -131,8 +139,9 @@ export function createAuditRecorder (options: AuditOptions): AuditRecorder {
 
   return {
     record (access, status, bytes) {
-      pending.push(row(access, status, bytes))
-      bound()
+      fresh.push(access.attachmentId, access.dialogId, access.variant, access.viewer, access.grantedBy, access.tokenSource,
+        hash(access.clientAddress), status, bytes, now())
+      if (queued() > options.maxBuffered) bound()
     },
     revalidated (access) {
       const key = `${access.attachmentId}\n${access.variant}\n${access.viewer}\n${access.grantedBy}\n${access.tokenSource}\n${access.clientAddress}`
@@ -150,9 +159,9 @@ export function createAuditRecorder (options: AuditOptions): AuditRecorder {
       clearInterval(timer)
       await writing
       await flush()
-      const left = pending.length + revalidations.size
+      const left = queued()
       if (left > 0) options.log.error({ lost: left }, 'access events could not be written before shutdown')
     },
-    stats: () => ({ queued: pending.length + revalidations.size, dropped, written })
+    stats: () => ({ queued: queued(), dropped, written })
   }
 }

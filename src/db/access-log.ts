@@ -6,6 +6,9 @@ import { attachmentAccess, type AccessRow, type NewAccessRow } from './schema.js
 
 export type AccessLogRepository = ReturnType<typeof createAccessLogRepository>
 
+/** One access as the recorder keeps it: its time in epoch milliseconds, no Date per read. */
+export type AccessEvent = Omit<NewAccessRow, 'id' | 'at'> & { at: number }
+
 export interface AccessCursor {
   at: Date
   id: number
@@ -19,7 +22,7 @@ export function createAccessLogRepository (db: Db) {
      * hot path more CPU, in drizzle's query building, than the reads it
      * records (thousands of rows a second under load).
      */
-    async insertMany (rows: NewAccessRow[]): Promise<void> {
+    async insertMany (rows: AccessEvent[]): Promise<void> {
       if (rows.length === 0) return
       const json = JSON.stringify(rows.map((row) => [
         row.attachmentId, row.dialogId, row.variant, row.viewer, row.grantedBy, row.tokenSource,
@@ -27,7 +30,7 @@ export function createAccessLogRepository (db: Db) {
       ]))
       await db.execute(sql`
         INSERT INTO attachment_access (attachment_id, dialog_id, variant, viewer, granted_by, token_source, status, bytes, count, client_hash, at)
-        SELECT (r->>0)::uuid, r->>1, r->>2, r->>3, r->>4, r->>5, (r->>6)::int, (r->>7)::bigint, (r->>8)::int, r->>9, (r->>10)::timestamptz
+        SELECT (r->>0)::uuid, r->>1, r->>2, r->>3, r->>4, r->>5, (r->>6)::int, (r->>7)::bigint, (r->>8)::int, r->>9, to_timestamp((r->>10)::float8 / 1000)
         FROM jsonb_array_elements(${json}::jsonb) AS r`)
     },
 

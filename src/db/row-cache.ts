@@ -14,6 +14,13 @@
 //   proves that every change committed before T has been seen. When no
 //   heartbeat came back for maxStalenessMs (listener down, Postgres down, a
 //   stalled event loop), the cache is emptied and bypassed until one does.
+//
+// Small bodies (an original or a preview up to BODY_CACHE_ITEM_MAX) live in
+// their row's entry, so they go exactly when the row goes: a change, a
+// deletion, an eviction or a stale feed drops the bytes with the row. A
+// stored object never changes under its key (keys are attachment ids), and a
+// body is only kept for the row object it was read for. Their total is
+// bounded by maxBodyBytes, least recently served out first.
 import { randomBytes } from 'node:crypto'
 import type postgres from 'postgres'
 import { failureLog } from '../failure-log.js'
@@ -28,12 +35,21 @@ export interface RowCacheStats {
   /** Bypassed: the invalidation feed is not known to be current. */
   stale (): void
   invalidated (count: number): void
+  /** A small body was answered from memory, or had to be read from storage. */
+  body? (outcome: 'hit' | 'miss'): void
+  /** The bytes of bodies kept changed to total. */
+  bodyBytes? (total: number): void
 }
 
 interface Entry<R, P> {
   row: R
   previews: Map<string, P> | undefined
+  /** Storage key -> bytes. */
+  bodies: Map<string, Buffer> | undefined
 }
+
+/** Bodies larger than this are never kept (they are streamed). */
+export const BODY_CACHE_ITEM_MAX = 64 * 1024
 
 export interface RowCache<R, P> {
   /** The cached row, or undefined (not cached, or the cache is not current). */
@@ -44,6 +60,15 @@ export interface RowCache<R, P> {
   set (id: string, row: R, token: number): void
   /** Only kept while the row itself is cached. */
   setPreview (id: string, variant: string, preview: P, token: number): void
+  /** The kept bytes of a stored object of a cached row (an original or a preview). */
+  body (id: string, key: string): Buffer | undefined
+  /**
+   * Keeps the bytes of key, read for this row object; call begin() before
+   * reading them. Only kept while that very row is cached.
+   */
+  setBody (id: string, row: R, key: string, bytes: Buffer, token: number): void
+  /** Bytes of bodies kept now. */
+  readonly bodyBytes: number
   /** This instance changed these rows: forget them now. */
   evict (ids: Iterable<string>): void
   /** Whether lookups are served from memory right now. */
@@ -58,13 +83,19 @@ export interface RowCacheOptions {
   sql: postgres.Sql
   maxEntries: number
   maxStalenessMs: number
+  /** Total bytes of small bodies kept; 0 keeps none. */
+  maxBodyBytes?: number
   log: FastifyBaseLogger
   stats?: RowCacheStats
 }
 
 export function createRowCache<R, P> (options: RowCacheOptions): RowCache<R, P> {
   const { sql, maxEntries, maxStalenessMs, stats } = options
+  const maxBodyBytes = options.maxBodyBytes ?? 0
   const entries = new Map<string, Entry<R, P>>()
+  // Kept bodies, least recently served first: "<id> <key>" -> [id, key, bytes].
+  const bodyOrder = new Map<string, [string, string, number]>()
+  let bodyBytes = 0
   const failures = failureLog(options.log, 'Row cache invalidation feed (Postgres LISTEN)')
   const heartbeatChannel = `chat_attachment_hb_${randomBytes(8).toString('hex')}`
   const heartbeatMs = Math.max(25, Math.floor(maxStalenessMs / HEARTBEAT_DIVISOR))
@@ -82,6 +113,26 @@ export function createRowCache<R, P> (options: RowCacheOptions): RowCache<R, P> 
   function clear (): void {
     version++
     entries.clear()
+    if (bodyBytes > 0) {
+      bodyOrder.clear()
+      bodyBytes = 0
+      stats?.bodyBytes?.(0)
+    }
+  }
+
+  /** Drops an entry and the accounting of its bodies; whether it was there. */
+  function drop (id: string): boolean {
+    const entry = entries.get(id)
+    if (!entry) return false
+    entries.delete(id)
+    if (entry.bodies) {
+      for (const [key, bytes] of entry.bodies) {
+        bodyOrder.delete(`${id} ${key}`)
+        bodyBytes -= bytes.length
+      }
+      stats?.bodyBytes?.(bodyBytes)
+    }
+    return true
   }
 
   function isCurrent (): boolean {
@@ -92,7 +143,7 @@ export function createRowCache<R, P> (options: RowCacheOptions): RowCache<R, P> 
 
   function onChange (id: string): void {
     version++
-    if (entries.delete(id)) stats?.invalidated(1)
+    if (drop(id)) stats?.invalidated(1)
   }
 
   function onHeartbeat (payload: string): void {
@@ -154,10 +205,10 @@ export function createRowCache<R, P> (options: RowCacheOptions): RowCache<R, P> 
     begin: () => version,
     set (id, row, token) {
       if (token !== version || !isCurrent()) return
-      entries.delete(id)
-      entries.set(id, { row, previews: undefined })
+      drop(id)
+      entries.set(id, { row, previews: undefined, bodies: undefined })
       // Oldest insertion first out.
-      if (entries.size > maxEntries) entries.delete(entries.keys().next().value!)
+      if (entries.size > maxEntries) drop(entries.keys().next().value!)
     },
     setPreview (id, variant, preview, token) {
       if (token !== version) return
@@ -165,9 +216,40 @@ export function createRowCache<R, P> (options: RowCacheOptions): RowCache<R, P> 
       if (!entry) return
       ;(entry.previews ??= new Map()).set(variant, preview)
     },
+    body (id, key) {
+      if (maxBodyBytes === 0 || !isCurrent()) return undefined
+      const bytes = entries.get(id)?.bodies?.get(key)
+      if (bytes) {
+        // Served: now the most recent.
+        const order = `${id} ${key}`
+        const entry = bodyOrder.get(order)!
+        bodyOrder.delete(order)
+        bodyOrder.set(order, entry)
+      }
+      stats?.body?.(bytes ? 'hit' : 'miss')
+      return bytes
+    },
+    setBody (id, row, key, bytes, token) {
+      if (token !== version || bytes.length > BODY_CACHE_ITEM_MAX || bytes.length > maxBodyBytes || !isCurrent()) return
+      const entry = entries.get(id)
+      if (entry?.row !== row || entry.bodies?.has(key)) return
+      // A view into a larger read buffer would keep all of it alive.
+      const own = bytes.byteLength === bytes.buffer.byteLength ? bytes : ownCopy(bytes)
+      ;(entry.bodies ??= new Map()).set(key, own)
+      bodyOrder.set(`${id} ${key}`, [id, key, own.length])
+      bodyBytes += own.length
+      for (const [order, [oldId, oldKey, size]] of bodyOrder) {
+        if (bodyBytes <= maxBodyBytes) break
+        bodyOrder.delete(order)
+        entries.get(oldId)?.bodies?.delete(oldKey)
+        bodyBytes -= size
+      }
+      stats?.bodyBytes?.(bodyBytes)
+    },
+    get bodyBytes () { return bodyBytes },
     evict (ids) {
       version++
-      for (const id of ids) entries.delete(id)
+      for (const id of ids) drop(id)
     },
     get current () { return isCurrent() },
     get size () { return entries.size },
@@ -188,4 +270,11 @@ export function createRowCache<R, P> (options: RowCacheOptions): RowCache<R, P> 
       await unlisten?.()
     }
   }
+}
+
+/** A copy with an ArrayBuffer of its own (Buffer.from may use the shared pool). */
+function ownCopy (bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length)
+  bytes.copy(copy)
+  return copy
 }

@@ -61,7 +61,9 @@ export function createMetrics () {
     rowCache: {
       lookups: counter('row_cache_lookups_total',
         'Browser row lookups by outcome: hit (memory), miss (Postgres), stale (cache bypassed: its change feed is not confirmed current)', ['outcome']),
-      invalidations: counter('row_cache_invalidations_total', 'Cached rows dropped because Postgres notified a change')
+      invalidations: counter('row_cache_invalidations_total', 'Cached rows dropped because Postgres notified a change'),
+      bodies: counter('body_cache_lookups_total', 'Small bodies (up to 64 KiB) answered from memory (hit) or read from S3 (miss)', ['outcome']),
+      bodyBytes: gauge('body_cache_bytes', 'Bytes of small bodies kept with cached rows')
     },
     rateLimit: {
       failOpen: counter('rate_limit_fail_open_total', 'Rate limit store (Redis) commands that failed: the request was served unlimited'),

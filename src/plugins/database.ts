@@ -32,12 +32,15 @@ export default fp<{ config: Config }>(async function databasePlugin (app, { conf
       sql: database.sql,
       maxEntries: config.ROW_CACHE_MAX_ENTRIES,
       maxStalenessMs: config.ROW_CACHE_MAX_STALENESS_MS,
+      maxBodyBytes: config.BODY_CACHE_MAX_BYTES,
       log: app.log,
       stats: {
         hit: () => metrics.lookups.inc({ outcome: 'hit' }),
         miss: () => metrics.lookups.inc({ outcome: 'miss' }),
         stale: () => metrics.lookups.inc({ outcome: 'stale' }),
-        invalidated: (count) => metrics.invalidations.inc(count)
+        invalidated: (count) => metrics.invalidations.inc(count),
+        body: (outcome) => metrics.bodies.inc({ outcome }),
+        bodyBytes: (total) => metrics.bodyBytes.set(total)
       }
     })
     : undefined

@@ -112,3 +112,17 @@ t.test('the cleanup job prunes events older than AUDIT_RETENTION', async (t) => 
   t.equal(summary.accessEventsPruned, 2)
   t.same((await sql`SELECT viewer FROM attachment_access ORDER BY viewer`).map((row) => row.viewer), ['age-1', 'age-399'])
 })
+
+t.test('each event is stored at the time it was recorded, to the millisecond', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const database = createDatabase(dbConfig(url))
+  t.teardown(() => database.close())
+  const { log } = capture()
+  const times = [new Date('2026-03-01T10:20:30.123Z'), new Date('1999-12-31T23:59:59.999Z'), new Date('2038-01-19T03:14:08.001Z')]
+  let next = 0
+  const recorder = createAuditRecorder({ repository: createAccessLogRepository(database.db), log, flushMs: 600_000, maxBuffered: 100, ipSalt: undefined, now: () => times[next++]!.getTime() })
+  for (let n = 0; n < times.length; n++) recorder.record(access(n), 200, 1)
+  await recorder.close()
+  const rows = await database.sql<Array<{ ms: string }>>`SELECT (extract(epoch FROM at) * 1000)::numeric(20, 3)::text AS ms FROM attachment_access ORDER BY id`
+  t.same(rows.map((row) => row.ms), times.map((time) => `${time.getTime()}.000`))
+})

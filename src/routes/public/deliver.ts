@@ -13,6 +13,7 @@ import { parseRange, type RangeResult } from '../../http/range.js'
 import type { TokenClaims } from '../../plugins/auth.js'
 import { ID_REGEX } from '../../schemas/common.js'
 import { ObjectNotFoundError, StorageUnavailableError } from '../../storage/storage.js'
+import { BODY_CACHE_ITEM_MAX } from '../../db/row-cache.js'
 import { readWhole } from '../../http/read-whole.js'
 import { stringField } from '../../fields.js'
 import { accessOf, countSent } from './audit-access.js'
@@ -129,6 +130,27 @@ export async function sendEntity (app: FastifyInstance, request: FastifyRequest,
     return reply.code(status).headers(headers).send(head ? undefined : '')
   }
 
+  // One count of the bytes handed over, for the metric and the read audit,
+  // settled when the response is over (complete or not).
+  // Who read is taken now: the connection's address is gone once it closes.
+  const audit = app.audit
+  const access = audit ? accessOf(request, row, granted, entity.variant) : undefined
+  const settle = (bytes: number) => {
+    app.metrics.http.downloadBytes.inc(bytes)
+    if (audit && access) audit.record(access, status, bytes)
+  }
+
+  // A small body kept with its cached row (src/db/row-cache.ts) is answered
+  // from memory: one write and no S3 request, so it takes no download slot.
+  const cache = size <= BODY_CACHE_ITEM_MAX ? app.rowCache : undefined
+  const kept = cache?.body(row.id, entity.key)
+  if (kept?.length === size) {
+    const part = range.kind === 'partial' ? kept.subarray(start, end + 1) : kept
+    cutWhenStalled(request, reply, config.DOWNLOAD_STALL_MS)
+    reply.raw.once('close', () => settle(part.length))
+    return reply.code(status).headers(headers).send(part)
+  }
+
   // Bounded: streams per viewer (429) and per instance (503). The slot is
   // held until the response is finished or the connection is gone.
   const release = app.slots.downloads.acquire(rateLimitSubject(request.viewer) ?? `ip:${request.ip}`)
@@ -148,10 +170,9 @@ export async function sendEntity (app: FastifyInstance, request: FastifyRequest,
     release()
     if (!reply.raw.writableFinished) controller.abort()
   })
-  reply.raw.setTimeout(config.DOWNLOAD_STALL_MS, () => {
-    request.log.info({ stallMs: config.DOWNLOAD_STALL_MS }, 'download stalled: the client read nothing, connection closed')
-    reply.raw.destroy()
-  })
+  cutWhenStalled(request, reply, config.DOWNLOAD_STALL_MS)
+  // Taken before the read: bytes read across a change of the row are not kept.
+  const token = cache?.begin()
   let object
   try {
     object = await app.storage.get(entity.key, { ...(range.kind === 'partial' ? { range: { start, end } } : {}), signal: controller.signal })
@@ -167,14 +188,6 @@ export async function sendEntity (app: FastifyInstance, request: FastifyRequest,
     object.body.destroy()
     throw new Error(`storage sent ${object.contentLength} bytes for ${entity.key}, expected ${length}`)
   }
-  // One count of the bytes handed over, for the metric and the read audit,
-  // settled when the response is over (complete or not).
-  const audit = app.audit
-  const access = audit ? accessOf(request, row, granted, entity.variant) : undefined
-  const settle = (bytes: number) => {
-    app.metrics.http.downloadBytes.inc(bytes)
-    if (access) audit!.record(access, status, bytes)
-  }
   if (length <= WHOLE_BODY_MAX) {
     // Most reads are small images: a body no larger than the stream's own
     // buffer is read to its end and answered in one write, which saves the
@@ -187,9 +200,18 @@ export async function sendEntity (app: FastifyInstance, request: FastifyRequest,
       if (controller.signal.aborted) throw new ClientGoneError('client closed the request')
       throw new StorageUnavailableError(`S3 get failed while reading ${entity.key} (${stringField(err, 'message') ?? 'unknown'})`, { cause: err })
     }
+    if (cache && token !== undefined && range.kind === 'full') cache.setBody(row.id, row, entity.key, bytes, token)
     reply.raw.once('close', () => settle(bytes.length))
     return reply.code(status).headers(headers).send(bytes)
   }
   countSent(reply, object.body, settle)
   return reply.code(status).headers(headers).send(object.body)
+}
+
+/** A client that reads nothing for stallMs is cut, which releases what its answer holds. */
+function cutWhenStalled (request: FastifyRequest, reply: FastifyReply, stallMs: number): void {
+  reply.raw.setTimeout(stallMs, () => {
+    request.log.info({ stallMs }, 'download stalled: the client read nothing, connection closed')
+    reply.raw.destroy()
+  })
 }

@@ -1,0 +1,46 @@
+// The audit's column store: what goes in comes out as the same rows, in
+// order, past its initial size, after the oldest are dropped, and again
+// after the columns were emptied and reused.
+import t from 'tap'
+import { EventColumns } from '../../src/audit/event-columns.js'
+
+const event = (i: number) => ({
+  attachmentId: `a-${i}`,
+  dialogId: `d-${i % 7}`,
+  variant: i % 2 === 0 ? 'original' : 'preview:320:webp',
+  viewer: `user-${i}`,
+  grantedBy: 'owner',
+  tokenSource: i % 3 === 0 ? 'cookie' : 'header',
+  clientHash: i % 5 === 0 ? null : `h-${i}`,
+  status: i % 4 === 0 ? 206 : 200,
+  bytes: i * 1_000_003,
+  count: 1,
+  at: 1_796_000_000_000 + i
+})
+const push = (columns: EventColumns, i: number) => {
+  const e = event(i)
+  columns.push(e.attachmentId, e.dialogId, e.variant, e.viewer, e.grantedBy, e.tokenSource, e.clientHash, e.status, e.bytes, e.at)
+}
+
+t.test('rows come out as they went in, in order, past the initial size', async (t) => {
+  const columns = new EventColumns()
+  for (let i = 0; i < 1000; i++) push(columns, i)
+  t.equal(columns.length, 1000)
+  t.same(columns.take(), Array.from({ length: 1000 }, (_, i) => event(i)))
+  t.equal(columns.length, 0, 'empty after')
+  t.same(columns.take(), [])
+})
+
+t.test('dropOldest keeps the newest; the columns are reused after take', async (t) => {
+  const columns = new EventColumns()
+  for (let i = 0; i < 10; i++) push(columns, i)
+  columns.dropOldest(4)
+  t.equal(columns.length, 6)
+  push(columns, 10)
+  t.same(columns.take(), [4, 5, 6, 7, 8, 9, 10].map(event))
+  for (let i = 20; i < 23; i++) push(columns, i)
+  columns.dropOldest(100)
+  t.equal(columns.length, 0, 'dropping more than there is empties it')
+  push(columns, 30)
+  t.same(columns.take(), [event(30)])
+})
