@@ -93,8 +93,8 @@ export function createRowCache<R, P> (options: RowCacheOptions): RowCache<R, P> 
   const { sql, maxEntries, maxStalenessMs, stats } = options
   const maxBodyBytes = options.maxBodyBytes ?? 0
   const entries = new Map<string, Entry<R, P>>()
-  // Kept bodies, least recently served first: "<id> <key>" -> [id, key, bytes].
-  const bodyOrder = new Map<string, [string, string, number]>()
+  // Kept bodies, least recently served first: the bytes -> [id, key] (no key string built per read).
+  const bodyOrder = new Map<Buffer, [string, string]>()
   let bodyBytes = 0
   const failures = failureLog(options.log, 'Row cache invalidation feed (Postgres LISTEN)')
   const heartbeatChannel = `chat_attachment_hb_${randomBytes(8).toString('hex')}`
@@ -127,7 +127,7 @@ export function createRowCache<R, P> (options: RowCacheOptions): RowCache<R, P> 
     entries.delete(id)
     if (entry.bodies) {
       for (const [key, bytes] of entry.bodies) {
-        bodyOrder.delete(`${id} ${key}`)
+        bodyOrder.delete(bytes)
         bodyBytes -= bytes.length
       }
       stats?.bodyBytes?.(bodyBytes)
@@ -221,10 +221,11 @@ export function createRowCache<R, P> (options: RowCacheOptions): RowCache<R, P> 
       const bytes = entries.get(id)?.bodies?.get(key)
       if (bytes) {
         // Served: now the most recent.
-        const order = `${id} ${key}`
-        const entry = bodyOrder.get(order)!
-        bodyOrder.delete(order)
-        bodyOrder.set(order, entry)
+        const where = bodyOrder.get(bytes)
+        if (where) {
+          bodyOrder.delete(bytes)
+          bodyOrder.set(bytes, where)
+        }
       }
       stats?.body?.(bytes ? 'hit' : 'miss')
       return bytes
@@ -236,13 +237,13 @@ export function createRowCache<R, P> (options: RowCacheOptions): RowCache<R, P> 
       // A view into a larger read buffer would keep all of it alive.
       const own = bytes.byteLength === bytes.buffer.byteLength ? bytes : ownCopy(bytes)
       ;(entry.bodies ??= new Map()).set(key, own)
-      bodyOrder.set(`${id} ${key}`, [id, key, own.length])
+      bodyOrder.set(own, [id, key])
       bodyBytes += own.length
-      for (const [order, [oldId, oldKey, size]] of bodyOrder) {
+      for (const [oldest, [oldId, oldKey]] of bodyOrder) {
         if (bodyBytes <= maxBodyBytes) break
-        bodyOrder.delete(order)
+        bodyOrder.delete(oldest)
         entries.get(oldId)?.bodies?.delete(oldKey)
-        bodyBytes -= size
+        bodyBytes -= oldest.length
       }
       stats?.bodyBytes?.(bodyBytes)
     },
