@@ -1,7 +1,8 @@
 // The steps every browser read shares (the original and its previews):
 // who may read which row (401, one indistinguishable 404), then the bytes
 // of one stored object: preconditions (304/412) and range (206/416) from the
-// row, HEAD without S3, bounded streams, and the read audit.
+// row, HEAD without S3, small bodies from memory when kept with their row,
+// bounded streams, and the read audit.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { GrantedBy } from '../../audit/recorder.js'
 import type { AttachmentRow } from '../../db/schema.js'
