@@ -126,7 +126,7 @@ export function createRowCache<R, P> (options: RowCacheOptions): RowCache<R, P> 
     if (!entry) return false
     entries.delete(id)
     if (entry.bodies) {
-      for (const [key, bytes] of entry.bodies) {
+      for (const bytes of entry.bodies.values()) {
         bodyOrder.delete(bytes)
         bodyBytes -= bytes.length
       }
