@@ -3,10 +3,13 @@
 // "after the change" waits for the cache's own heartbeat sent after the
 // change: notifications arrive in commit order, so by then it was handled.
 import { randomBytes } from 'node:crypto'
+import sharp from 'sharp'
 import t from 'tap'
 import { auth, build, id, listen, setup, token } from '../helper.js'
 import { attach } from '../support/attachments.js'
 import { send } from '../support/http.js'
+import { markerPixels } from '../support/images.js'
+import { settledImage } from '../support/previews.js'
 import { startS3Proxy } from '../support/s3-proxy.js'
 
 t.setTimeout(120_000)
@@ -103,6 +106,25 @@ t.test(`at most BODY_CACHE_MAX_BYTES (${3 * BODY}) kept: the least recently serv
   t.ok(kept(cacheA, files[3]!.id), 'kept')
   t.equal(cacheA.bodyBytes, 3 * BODY, 'within the bound')
   t.ok(cacheA.get(files[1]!.id), 'the row itself stays cached')
+})
+
+t.test('a ready preview is kept as well: read twice, one S3 request for its object', async (t) => {
+  const dialogId = id('d')
+  const jpeg = await sharp(markerPixels(200, 150), { raw: { width: 200, height: 150, channels: 3 } }).jpeg().toBuffer()
+  const photo = await attach(b.app, dialogId, jpeg, { ownerId, filename: 'p.jpg', contentType: 'image/jpeg' })
+  t.equal((await settledImage(b.app, dialogId, photo.id)).previews.state, 'ready')
+  await cacheB.synced()
+  const url = `${baseB}/v1/attachments/${dialogId}/${photo.id}/preview/320`
+  const previewGets = () => proxy.seen.filter((request) => request.method === 'GET' && request.url.includes('.preview-')).length
+  const before = previewGets()
+  const first = await send(url, { headers: reader })
+  const again = await send(url, { headers: reader })
+  t.equal(first.status, 200)
+  t.equal(again.status, 200)
+  t.ok(first.body.length > 0 && first.body.length <= 64 * 1024, `a small preview (${first.body.length} bytes)`)
+  t.same(again.body, first.body, 'the same bytes')
+  t.equal(again.headers.etag, first.headers.etag)
+  t.equal(previewGets() - before, 1, 'its object was read from S3 once')
 })
 
 t.test('bodies over 64 KiB are streamed, never kept', async (t) => {
