@@ -14,7 +14,12 @@ const PLACEHOLDERS = {
   RATE_LIMIT_STORE: 'memory',
   AUDIT_ENABLED: 'false',
   REVOCATION_MAX_STALENESS_MS: '60000',
-  LOG_LEVEL: 'silent'
+  LOG_LEVEL: 'silent',
+  // The metrics listener opens when the app is ready: on a free loopback
+  // port, so that two documents built at once (the test files of the
+  // document and of the client's types run side by side) never collide.
+  METRICS_PORT: '0',
+  METRICS_HOST: '127.0.0.1'
 }
 
 export async function openapiDocument (): Promise<Record<string, unknown>> {
