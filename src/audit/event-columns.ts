@@ -8,9 +8,11 @@
 // the request's own (ids of a cached row, the token's subject), and the
 // columns' storage is reused from one write to the next.
 import type { AccessEvent } from '../db/access-log.js'
+import type { Access } from './recorder.js'
 
 const STRINGS = 7
-const NUMBERS = 4
+// status, bytes, at (a read's count is always 1).
+const NUMBERS = 3
 
 export class EventColumns {
   // A missing client hash is stored as ''.
@@ -20,16 +22,16 @@ export class EventColumns {
 
   get length (): number { return this.#length }
 
-  push (attachmentId: string, dialogId: string, variant: string, viewer: string, grantedBy: string, tokenSource: string,
-    clientHash: string | null, status: number, bytes: number, at: number): void {
+  /** One read: the access (its address already hashed into clientHash), its status and bytes, at (epoch ms). */
+  push (access: Access, clientHash: string | null, status: number, bytes: number, at: number): void {
     const s = this.#length * STRINGS
     const strings = this.#strings
-    strings[s] = attachmentId
-    strings[s + 1] = dialogId
-    strings[s + 2] = variant
-    strings[s + 3] = viewer
-    strings[s + 4] = grantedBy
-    strings[s + 5] = tokenSource
+    strings[s] = access.attachmentId
+    strings[s + 1] = access.dialogId
+    strings[s + 2] = access.variant
+    strings[s + 3] = access.viewer
+    strings[s + 4] = access.grantedBy
+    strings[s + 5] = access.tokenSource
     strings[s + 6] = clientHash ?? ''
     let numbers = this.#numbers
     const n = this.#length * NUMBERS
@@ -40,8 +42,7 @@ export class EventColumns {
     }
     numbers[n] = status
     numbers[n + 1] = bytes
-    numbers[n + 2] = 1
-    numbers[n + 3] = at
+    numbers[n + 2] = at
     this.#length++
   }
 
@@ -63,8 +64,8 @@ export class EventColumns {
         clientHash: strings[s + 6] || null,
         status: numbers[n] ?? 0,
         bytes: numbers[n + 1] ?? 0,
-        count: numbers[n + 2] ?? 1,
-        at: numbers[n + 3] ?? 0
+        count: 1,
+        at: numbers[n + 2] ?? 0
       }
     }
     // The slots are overwritten by the next events; cleared, they hold no string alive meanwhile.

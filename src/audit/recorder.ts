@@ -139,8 +139,7 @@ export function createAuditRecorder (options: AuditOptions): AuditRecorder {
 
   return {
     record (access, status, bytes) {
-      fresh.push(access.attachmentId, access.dialogId, access.variant, access.viewer, access.grantedBy, access.tokenSource,
-        hash(access.clientAddress), status, bytes, now())
+      fresh.push(access, hash(access.clientAddress), status, bytes, now())
       if (queued() > options.maxBuffered) bound()
     },
     revalidated (access) {

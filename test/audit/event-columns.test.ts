@@ -3,24 +3,26 @@
 // after the columns were emptied and reused.
 import t from 'tap'
 import { EventColumns } from '../../src/audit/event-columns.js'
+import type { Access } from '../../src/audit/recorder.js'
 
-const event = (i: number) => ({
+const accessOf = (i: number): Access => ({
   attachmentId: `a-${i}`,
   dialogId: `d-${i % 7}`,
   variant: i % 2 === 0 ? 'original' : 'preview:320:webp',
   viewer: `user-${i}`,
   grantedBy: 'owner',
   tokenSource: i % 3 === 0 ? 'cookie' : 'header',
-  clientHash: i % 5 === 0 ? null : `h-${i}`,
-  status: i % 4 === 0 ? 206 : 200,
-  bytes: i * 1_000_003,
-  count: 1,
-  at: 1_796_000_000_000 + i
+  clientAddress: `10.0.0.${i % 250}`
 })
-const push = (columns: EventColumns, i: number) => {
-  const e = event(i)
-  columns.push(e.attachmentId, e.dialogId, e.variant, e.viewer, e.grantedBy, e.tokenSource, e.clientHash, e.status, e.bytes, e.at)
+const clientHash = (i: number) => i % 5 === 0 ? null : `h-${i}`
+const status = (i: number) => i % 4 === 0 ? 206 : 200
+const at = (i: number) => 1_796_000_000_000 + i
+/** The row written for read i. */
+const event = (i: number) => {
+  const { clientAddress: _address, ...access } = accessOf(i)
+  return { ...access, clientHash: clientHash(i), status: status(i), bytes: i * 1_000_003, count: 1, at: at(i) }
 }
+const push = (columns: EventColumns, i: number) => columns.push(accessOf(i), clientHash(i), status(i), i * 1_000_003, at(i))
 
 t.test('rows come out as they went in, in order, past the initial size', async (t) => {
   const columns = new EventColumns()
