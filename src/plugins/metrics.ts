@@ -34,24 +34,24 @@ const RATE_LIMIT_CODES: Record<string, string> = {
 
 export default fp<{ config: Pick<Config, 'METRICS_PORT' | 'METRICS_HOST'> }>(async function metricsPlugin (app, { config }) {
   const metrics = createMetrics()
-  const { http } = metrics
   app.decorate('metrics', metrics)
 
-  // The label sets seen so far, each resolved once: labels are bounded
-  // (route templates, methods, status codes), and resolving a label set
-  // hashes it, which would otherwise happen on every answer.
-  const duration = labelled((route: string, method: string, status: number) =>
-    http.duration.labels({ route, method, status_class: `${Math.floor(status / 100)}xx` }))
-  const downloads = labelled((method: string, status: number) => http.downloadResponses.labels({ method, status: String(status) }))
+  // The metric children of each route, method and status seen so far,
+  // resolved once: labels are bounded (route templates, methods, status
+  // codes). A route's context config is one object for all its requests, so
+  // it keys them; request.routeOptions builds a new object on every read.
+  const seen = new WeakMap<object, Map<string, Counted>>()
   app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched'
+    const config = request.routeOptions.config
+    let byAnswer = seen.get(config)
+    if (!byAnswer) seen.set(config, byAnswer = new Map())
     const method = methodLabel(request.method)
     const status = reply.statusCode
-    duration(route, method, status).observe(reply.elapsedTime / 1000)
-    const kind = request.routeOptions.config?.metrics
-    if (kind === 'download') downloads(method, status).inc()
-    else if (kind === 'upload') http.uploads.inc({ outcome: String(status) })
-    else if (kind === 'link') http.links.inc({ outcome: String(status) })
+    const key = method + status
+    let counted = byAnswer.get(key)
+    if (!counted) byAnswer.set(key, counted = resolve(metrics, config.url ?? 'unmatched', config.metrics, method, status))
+    counted.duration.observe(reply.elapsedTime / 1000)
+    counted.kind?.inc()
     done()
   })
 
@@ -104,13 +104,17 @@ export function countRefusal (metrics: Metrics, request: FastifyRequest, error: 
   }
 }
 
-/** `resolve` memoised by its arguments (a metric's child per label set). */
-function labelled<Args extends Array<string | number>, Child> (resolve: (...args: Args) => Child): (...args: Args) => Child {
-  const seen = new Map<string, Child>()
-  return (...args) => {
-    const key = args.join(' ')
-    let child = seen.get(key)
-    if (child === undefined) seen.set(key, child = resolve(...args))
-    return child
-  }
+interface Counted {
+  duration: { observe: (seconds: number) => void }
+  /** The route's own count (downloads by status, uploads and links by outcome). */
+  kind?: { inc: () => void }
+}
+
+function resolve (metrics: Metrics, route: string, kind: RouteMetrics | undefined, method: string, status: number): Counted {
+  const { http } = metrics
+  const duration = http.duration.labels({ route, method, status_class: `${Math.floor(status / 100)}xx` })
+  if (kind === 'download') return { duration, kind: http.downloadResponses.labels({ method, status: String(status) }) }
+  if (kind === 'upload') return { duration, kind: http.uploads.labels({ outcome: String(status) }) }
+  if (kind === 'link') return { duration, kind: http.links.labels({ outcome: String(status) }) }
+  return { duration }
 }

@@ -57,7 +57,9 @@ export default fp<RateLimitOptions>(async function rateLimitPlugin (app, { confi
     // The shared Redis budget, observed (see http/rate-limit-budget.ts).
     ...(store ? { store } : {}),
     keyGenerator (request) {
-      const ip = normalizeIP(request.ip)
+      // normalizeIP runs an IPv6 pattern on every address; an IPv4 one
+      // (no colon) comes back as it is.
+      const ip = request.ip.includes(':') ? normalizeIP(request.ip) : request.ip
       const who = subject(request)
       return who === undefined ? `ip:${ip}` : `user:${who}:${ip}`
     },

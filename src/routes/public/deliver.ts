@@ -75,8 +75,8 @@ export interface Entity {
 /** What an entity's answers share, computed once per entity object. */
 interface Prepared {
   validators: { etag: string, lastModified: Date }
-  /** The 304's headers. */
-  cacheHeaders: Record<string, string>
+  /** The 304's headers: those RFC 9110 §15.4.5 asks for, nothing more. */
+  notModifiedHeaders: Record<string, string>
   /** A full 200's (and HEAD's) headers. */
   fullHeaders: Record<string, string>
 }
@@ -87,11 +87,15 @@ const prepared = new WeakMap<Entity, Prepared>()
 function prepare (entity: Entity): Prepared {
   let ready = prepared.get(entity)
   if (!ready) {
-    const cacheHeaders = { ...entity.cacheHeaders, etag: entity.etag, 'last-modified': httpDate(entity.lastModified) }
+    // A 304 carries what a 200 would of Cache-Control, Vary and ETag (and
+    // Date) and SHOULD NOT carry other metadata (RFC 9110 §15.4.5): a cache
+    // merges its headers into the stored response (RFC 9111 §4.3.4), so
+    // anything else sent here would overwrite what the 200 said.
+    const notModifiedHeaders = { ...entity.cacheHeaders, etag: entity.etag }
     ready = {
       validators: { etag: entity.etag, lastModified: entity.lastModified },
-      cacheHeaders,
-      fullHeaders: { ...cacheHeaders, ...entity.headers, 'accept-ranges': 'bytes', 'content-length': String(entity.size) }
+      notModifiedHeaders,
+      fullHeaders: { ...notModifiedHeaders, 'last-modified': httpDate(entity.lastModified), ...entity.headers, 'accept-ranges': 'bytes', 'content-length': String(entity.size) }
     }
     prepared.set(entity, ready)
   }
@@ -102,11 +106,11 @@ function prepare (entity: Entity): Prepared {
 export async function sendEntity (app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, head: boolean, readable: Readable, entity: Entity) {
   const { row, granted } = readable
   const config = app.config
-  const { validators, cacheHeaders, fullHeaders } = prepare(entity)
+  const { validators, notModifiedHeaders, fullHeaders } = prepare(entity)
   const precondition = evaluatePreconditions(request.headers, validators)
   if (precondition === 'not-modified') {
     app.audit?.revalidated(accessOf(request, row, granted, entity.variant))
-    return reply.code(304).headers(cacheHeaders).send()
+    return reply.code(304).headers(notModifiedHeaders).send()
   }
   if (precondition === 'failed') throw new PreconditionFailedError()
 

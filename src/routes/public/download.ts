@@ -57,10 +57,11 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
 
   // A row's two possible answers (inline, or as an attachment), built on
   // first use: a row from the row cache is the same object every time.
-  const entities = new WeakMap<AttachmentRow, { inline?: Entity, attachment?: Entity }>()
-  function entityOf (row: AttachmentRow, inline: boolean): Entity {
+  const entities = new WeakMap<AttachmentRow, { inlineType: boolean, inline?: Entity, attachment?: Entity }>()
+  function entityOf (row: AttachmentRow, downloadRequested: boolean): Entity {
     let both = entities.get(row)
-    if (!both) entities.set(row, both = {})
+    if (!both) entities.set(row, both = { inlineType: isInlineType(row.contentType) })
+    const inline = both.inlineType && !downloadRequested
     const which = inline ? 'inline' : 'attachment'
     return (both[which] ??= {
       key: row.storageKey,
@@ -79,9 +80,7 @@ const downloadRoutes: FastifyPluginAsyncTypebox = async function downloadRoutes 
 
   async function deliver (request: TypedRequest<{ params: typeof Params, querystring: typeof Query }>, reply: FastifyReply, head: boolean) {
     const readable = await findReadable(app, request, request.params)
-    const { row } = readable
-    const inline = isInlineType(row.contentType) && !isDownloadRequested(request.query.download)
-    return sendEntity(app, request, reply, head, readable, entityOf(row, inline))
+    return sendEntity(app, request, reply, head, readable, entityOf(readable.row, isDownloadRequested(request.query.download)))
   }
 }
 

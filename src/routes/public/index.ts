@@ -32,6 +32,9 @@ const publicRoutes: FastifyPluginAsyncTypebox = async function publicRoutes (app
 
   // Synchronous: an async hook costs a promise and a microtask turn per answer.
   app.addHook('onSend', (_request, reply, payload, done) => {
+    // A 304 leaves the stored response's headers as they are (see
+    // sendEntity): the policy sent with the 200 (an inline image's CSP) stays.
+    if (reply.statusCode === 304) return done(null, payload)
     for (const [name, value] of headers) {
       // The download route may relax the policy for inline images.
       if (!reply.hasHeader(name)) reply.header(name, value)
