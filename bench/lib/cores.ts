@@ -4,8 +4,12 @@
 // bench may use, alone; everything else the bench starts (itself with
 // autocannon and the slow clients, nginx, s3rver) runs on the others. So a
 // figure of the service and the baseline it is compared with come from the
-// same core under the same load. Postgres and Redis are shared servers of the
-// machine and are left where the kernel puts them.
+// same core under the same load. The Postgres backends serving the bench's
+// own database join the load cores before every measured run (pinBackends):
+// the database is a dependency like the origin, and a backend that shared
+// the service's core would take its time from the service alone (the read
+// audit's INSERTs). Redis is a shared server of the machine and is left
+// where the kernel puts it.
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 
@@ -55,6 +59,18 @@ export function planCores (): CorePlan {
 export function onCores (plan: CorePlan, role: 'server' | 'load', command: string, args: string[]): [string, string[]] {
   if (!plan.pinned) return [command, args]
   return ['taskset', ['-c', role === 'server' ? plan.serverCores : plan.loadCores, command, ...args]]
+}
+
+/** Moves these processes (the bench database's backends) to the load cores; one that has exited is skipped. */
+export function pinBackends (plan: CorePlan, pids: number[]): void {
+  if (!plan.pinned) return
+  for (const pid of pids) {
+    try {
+      execFileSync('taskset', ['-p', '-c', plan.loadCores, String(pid)], { stdio: 'ignore' })
+    } catch {
+      // Gone between the query and now (a pool closing an idle connection).
+    }
+  }
 }
 
 /** Moves every thread of this process (autocannon, slow clients) to the load cores; children inherit it. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { BenchContext, BenchObject, Knobs, ServiceOptions } from '../rows/row.js'
 import { linkAttachments, tokenSigner, uploadFile } from './api.js'
-import { pinSelf, planCores } from './cores.js'
+import { pinBackends, pinSelf, planCores } from './cores.js'
 import { Cleanup, createDatabase, freePort, prepareRedis, stopChild } from './infra.js'
 import { measure, measureTurns, type LoadCase, type LoadFigures } from './load.js'
 import { imageEnv } from './image-env.js'
@@ -161,7 +161,11 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
     relay,
     nginx: { ...nginx, bucket: BUCKET },
     s3rver: { ...s3rver, bucket: BUCKET },
-    watchService: (svc) => async () => ({ server: [svc.pid], postgres: await database.backendPids(), redis: [redis.serverPid], origin: [nginx.pid] }),
+    watchService: (svc) => async () => {
+      const backends = await database.backendPids()
+      pinBackends(cores, backends)
+      return { server: [svc.pid], postgres: backends, redis: [redis.serverPid], origin: [nginx.pid] }
+    },
     load: async (label, c) => {
       note(`autocannon: ${label}, ${c.connections} connections, ${knobs.warmupS} s warm-up + ${knobs.durationS} s`)
       const figures = await measure({ ...c, ...serverCore(c), durationS: knobs.durationS, warmupS: knobs.warmupS })

@@ -7,7 +7,7 @@
 // on). Stored by column, a read leaves nothing young behind; the strings are
 // the request's own (ids of a cached row, the token's subject), and the
 // columns' storage is reused from one write to the next.
-import type { AccessEvent } from '../db/access-log.js'
+import type { EncodedEvent } from '../db/access-log.js'
 import type { Access } from './recorder.js'
 
 const STRINGS = 7
@@ -46,27 +46,18 @@ export class EventColumns {
     this.#length++
   }
 
-  /** The events as rows, oldest first; the columns are empty after (their storage is kept). */
-  take (): AccessEvent[] {
-    const rows: AccessEvent[] = new Array(this.#length)
+  /** The events as written (EncodedEvent), oldest first; the columns are empty after (their storage is kept). */
+  take (): EncodedEvent[] {
+    const rows: EncodedEvent[] = new Array(this.#length)
     const strings = this.#strings
     const numbers = this.#numbers
     for (let i = 0; i < this.#length; i++) {
       const s = i * STRINGS
       const n = i * NUMBERS
-      rows[i] = {
-        attachmentId: strings[s] ?? '',
-        dialogId: strings[s + 1] ?? '',
-        variant: strings[s + 2] ?? '',
-        viewer: strings[s + 3] ?? '',
-        grantedBy: strings[s + 4] ?? '',
-        tokenSource: strings[s + 5] ?? '',
-        clientHash: strings[s + 6] || null,
-        status: numbers[n] ?? 0,
-        bytes: numbers[n + 1] ?? 0,
-        count: 1,
-        at: numbers[n + 2] ?? 0
-      }
+      rows[i] = [
+        strings[s] ?? '', strings[s + 1] ?? '', strings[s + 2] ?? '', strings[s + 3] ?? '', strings[s + 4] ?? '', strings[s + 5] ?? '',
+        numbers[n] ?? 0, numbers[n + 1] ?? 0, 1, strings[s + 6] || null, numbers[n + 2] ?? 0
+      ]
     }
     // The slots are overwritten by the next events; cleared, they hold no string alive meanwhile.
     strings.fill('', 0, this.#length * STRINGS)

@@ -11,7 +11,7 @@
 // while Postgres answers).
 import { createHmac } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
-import type { AccessEvent, AccessLogRepository } from '../db/access-log.js'
+import { decodeEvents, encodeEvent, type AccessEvent, type AccessLogRepository } from '../db/access-log.js'
 import { failureLog } from '../failure-log.js'
 import { EventColumns } from './event-columns.js'
 
@@ -111,19 +111,28 @@ export function createAuditRecorder (options: AuditOptions): AuditRecorder {
     failures.failure(new Error(`${dropped} access events dropped so far: more than AUDIT_BUFFER_MAX waiting`))
   }
 
-  async function write (): Promise<void> {
-    if (queued() === 0) return
-    const batch = [...retry, ...fresh.take(), ...revalidations.values()]
+  /** Everything waiting, as one JSON text; the buffers are empty after. */
+  function encodeBatch (): { json: string, count: number } {
+    const rows = [...retry.map(encodeEvent), ...fresh.take(), ...[...revalidations.values()].map(encodeEvent)]
     retry = []
     revalidations = new Map()
+    return { json: JSON.stringify(rows), count: rows.length }
+  }
+
+  async function write (): Promise<void> {
+    if (queued() === 0) return
+    // Encoded at once: only the text waits for Postgres. Rows held across
+    // the write (thousands a second) would outlive young collections and be
+    // promoted, and the read path would pay for their full collection.
+    const { json, count } = encodeBatch()
     try {
-      await options.repository.insertMany(batch)
-      written += batch.length
+      await options.repository.insertEncoded(json)
+      written += count
       failures.success()
     } catch (err) {
       failures.failure(err)
       // Kept for the next write, before what came meanwhile, within the bound.
-      retry = batch
+      retry = decodeEvents(json)
       bound()
     }
   }

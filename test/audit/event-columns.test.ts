@@ -4,6 +4,7 @@
 import t from 'tap'
 import { EventColumns } from '../../src/audit/event-columns.js'
 import type { Access } from '../../src/audit/recorder.js'
+import { encodeEvent } from '../../src/db/access-log.js'
 
 const accessOf = (i: number): Access => ({
   attachmentId: `a-${i}`,
@@ -17,10 +18,10 @@ const accessOf = (i: number): Access => ({
 const clientHash = (i: number) => i % 5 === 0 ? null : `h-${i}`
 const status = (i: number) => i % 4 === 0 ? 206 : 200
 const at = (i: number) => 1_796_000_000_000 + i
-/** The row written for read i. */
+/** The row written for read i, as encoded for the INSERT. */
 const event = (i: number) => {
   const { clientAddress: _address, ...access } = accessOf(i)
-  return { ...access, clientHash: clientHash(i), status: status(i), bytes: i * 1_000_003, count: 1, at: at(i) }
+  return encodeEvent({ ...access, clientHash: clientHash(i), status: status(i), bytes: i * 1_000_003, count: 1, at: at(i) })
 }
 const push = (columns: EventColumns, i: number) => columns.push(accessOf(i), clientHash(i), status(i), i * 1_000_003, at(i))
 

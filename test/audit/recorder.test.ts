@@ -64,7 +64,7 @@ t.test('one write at a time: flushes asked for while one runs share it', async (
   t.teardown(() => database.close())
   const repository = createAccessLogRepository(database.db)
   let writes = 0
-  const counting = { ...repository, insertMany: async (rows: Parameters<typeof repository.insertMany>[0]) => { writes++; await repository.insertMany(rows) } }
+  const counting = { ...repository, insertEncoded: async (json: string) => { writes++; await repository.insertEncoded(json) } }
   const recorder = createAuditRecorder({ repository: counting, log: capture().log, flushMs: 600_000, maxBuffered: 10_000, ipSalt: 'salt-salt-salt-salt' })
   for (let n = 0; n < 1_000; n++) recorder.record(access(n), 200, 1)
   await Promise.all([recorder.flush(), recorder.flush(), recorder.flush()])
