@@ -1,4 +1,6 @@
 // The service's only entry point that reads the environment.
+// First: V8 flags that must be set before the rest is loaded.
+import './v8-flags.js'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
