@@ -11,7 +11,7 @@
 // while Postgres answers).
 import { createHmac } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
-import { decodeEvents, encodeEvent, type AccessEvent, type AccessLogRepository } from '../db/access-log.js'
+import { encodeEvent, parseEncoded, type AccessEvent, type AccessLogRepository, type EncodedEvent } from '../db/access-log.js'
 import { failureLog } from '../failure-log.js'
 import { EventColumns } from './event-columns.js'
 
@@ -59,9 +59,9 @@ export function createAuditRecorder (options: AuditOptions): AuditRecorder {
   const now = options.now ?? Date.now
   const failures = failureLog(options.log, 'Read audit (Postgres)')
   // Reads since the last write (event-columns.ts), and the rows of a failed
-  // write, older, waiting for the next one.
+  // write, older, waiting for the next one as they were encoded.
   const fresh = new EventColumns()
-  let retry: AccessEvent[] = []
+  let retry: EncodedEvent[] = []
   let revalidations = new Map<string, AccessEvent>()
   let dropped = 0
   let written = 0
@@ -113,7 +113,7 @@ export function createAuditRecorder (options: AuditOptions): AuditRecorder {
 
   /** Everything waiting, as one JSON text; the buffers are empty after. */
   function encodeBatch (): { json: string, count: number } {
-    const rows = [...retry.map(encodeEvent), ...fresh.take(), ...[...revalidations.values()].map(encodeEvent)]
+    const rows = [...retry, ...fresh.take(), ...[...revalidations.values()].map(encodeEvent)]
     retry = []
     revalidations = new Map()
     return { json: JSON.stringify(rows), count: rows.length }
@@ -132,7 +132,7 @@ export function createAuditRecorder (options: AuditOptions): AuditRecorder {
     } catch (err) {
       failures.failure(err)
       // Kept for the next write, before what came meanwhile, within the bound.
-      retry = decodeEvents(json)
+      retry = parseEncoded(json)
       bound()
     }
   }

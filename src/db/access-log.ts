@@ -22,23 +22,10 @@ export function encodeEvent (row: AccessEvent): EncodedEvent {
   ]
 }
 
-/** The events of a batch that could not be written, back from its JSON text. */
-export function decodeEvents (json: string): AccessEvent[] {
+/** The rows of a batch that could not be written, back from its JSON text (for the next write). */
+export function parseEncoded (json: string): EncodedEvent[] {
   const rows: unknown = JSON.parse(json)
-  if (!Array.isArray(rows)) return []
-  return rows.map((row: EncodedEvent) => ({
-    attachmentId: row[0],
-    dialogId: row[1],
-    variant: row[2],
-    viewer: row[3],
-    grantedBy: row[4],
-    tokenSource: row[5],
-    status: row[6],
-    bytes: row[7],
-    count: row[8],
-    clientHash: row[9],
-    at: row[10]
-  }))
+  return Array.isArray(rows) ? rows : []
 }
 
 export interface AccessCursor {

@@ -126,3 +126,40 @@ t.test('each event is stored at the time it was recorded, to the millisecond', a
   const rows = await database.sql<Array<{ ms: string }>>`SELECT (extract(epoch FROM at) * 1000)::numeric(20, 3)::text AS ms FROM attachment_access ORDER BY id`
   t.same(rows.map((row) => row.ms), times.map((time) => `${time.getTime()}.000`))
 })
+
+t.test('a write that failed (forced: the first INSERT throws) is written by the next one, first and as recorded', async (t) => {
+  const { url } = await createTestDatabase(t)
+  const database = createDatabase(dbConfig(url))
+  t.teardown(() => database.close())
+  const repository = createAccessLogRepository(database.db)
+  let failNext = true
+  const flaky = {
+    ...repository,
+    insertEncoded: async (json: string) => {
+      if (failNext) {
+        failNext = false
+        throw new Error('connection lost')
+      }
+      await repository.insertEncoded(json)
+    }
+  }
+  let clock = Date.parse('2026-03-01T10:20:30.000Z')
+  const recorder = createAuditRecorder({ repository: flaky, log: capture().log, flushMs: 600_000, maxBuffered: 100, ipSalt: 'salt-salt-salt-salt', now: () => clock++ })
+  for (let n = 0; n < 3; n++) recorder.record(access(n), 206, 100 + n)
+  await recorder.flush()
+  t.same(recorder.stats(), { queued: 3, dropped: 0, written: 0 }, 'kept after the failed write')
+  for (let n = 3; n < 5; n++) recorder.record(access(n), 200, 100 + n)
+  await recorder.flush()
+  t.same(recorder.stats(), { queued: 0, dropped: 0, written: 5 })
+  const rows = await database.sql<Array<{ viewer: string, status: number, bytes: string, count: number, client_hash: string | null, ms: string }>>`
+    SELECT viewer, status, bytes::text, count, client_hash, (extract(epoch FROM at) * 1000)::bigint::text AS ms FROM attachment_access ORDER BY id`
+  const hash = createHmac('sha256', 'salt-salt-salt-salt').update('10.0.0.1').digest('base64url').slice(0, 22)
+  t.same(rows, [0, 1, 2, 3, 4].map((n) => ({
+    viewer: `user-${n}`,
+    status: n < 3 ? 206 : 200,
+    bytes: String(100 + n),
+    count: 1,
+    client_hash: hash,
+    ms: String(Date.parse('2026-03-01T10:20:30.000Z') + n)
+  })), 'the retried rows first, with their own status, bytes, hash and time')
+})
