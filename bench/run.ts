@@ -7,6 +7,7 @@
 // prints the goals table of issue 10 (bench/rows/), every run with the CPU of
 // each process from /proc, and one JSON line. Progress goes to stderr.
 // Everything it creates is removed at the end, also on failure or Ctrl-C.
+import { resolve } from 'node:path'
 import { ROWS } from './rows/index.js'
 import type { Knobs, RowResult } from './rows/row.js'
 import { Cleanup, summariseLog } from './lib/infra.js'
@@ -36,7 +37,11 @@ const knobs: Knobs = {
   uploadRounds: Math.round(knob('BENCH_UPLOAD_ROUNDS', 3)),
   logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
   skipBuild: process.env.BENCH_SKIP_BUILD === '1',
-  ...(process.env.BENCH_CPU_PROF_DIR ? { cpuProfileDir: process.env.BENCH_CPU_PROF_DIR } : {})
+  ...(process.env.BENCH_CPU_PROF_DIR ? { cpuProfileDir: process.env.BENCH_CPU_PROF_DIR } : {}),
+  // Experiments with the service process (e.g. "--trace-gc"): arguments
+  // before dist/server.js, and where its output stays after the run.
+  nodeArgs: (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+  ...(process.env.BENCH_SERVICE_LOG ? { serviceLog: resolve(process.env.BENCH_SERVICE_LOG) } : {})
 }
 // BENCH_ROWS: only the rows whose path contains one of these (comma-separated), e.g. "304,20 KiB".
 const rowFilter = (process.env.BENCH_ROWS ?? '').split(',').map((part) => part.trim().toLowerCase()).filter(Boolean)

@@ -36,6 +36,7 @@ export function formatReport (report: Report): string {
     '',
     `chat-attachments hot-path benchmark, ${report.startedAt}, Node ${report.node}, ${report.cpus} CPUs`,
     `service: node dist/server.js, ${report.build}; ${report.cores}`,
+    ...(s.nodeArgs.length > 0 ? [`service node arguments (BENCH_NODE_ARGS, the baselines run without them): ${s.nodeArgs.join(' ')}`] : []),
     `autocannon: ${s.durationS} s per run after a ${s.warmupS} s warm-up, ${s.connections} connections (${s.largeConnections} for 64 MiB); ` +
       'CPU = utime + stime from /proc/<pid>/stat around each measured run; MB = 10^6 bytes',
     '',

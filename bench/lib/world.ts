@@ -54,7 +54,7 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
   const relay = await startBareRelay(`${nginx.endpoint}/${BUCKET}`, cores, cleanup)
 
   const port = await freePort()
-  const logFile = join(workDir, 'service.log')
+  const logFile = knobs.serviceLog ?? join(workDir, 'service.log')
   const fromImage = imageEnv()
   note(`the image's process settings (Dockerfile): ${Object.entries(fromImage).map(([name, value]) => `${name}=${value}`).join(', ')}`)
   const baseEnv: Record<string, string> = {
@@ -81,7 +81,7 @@ export async function createWorld (knobs: Knobs, urls: { database: string, redis
     DOWNLOAD_MAX_CONCURRENT_PER_USER: String(Math.max(16, 2 * knobs.connections)),
     ATTACHMENT_MAX_BYTES: String(2 * LARGE_BYTES)
   }
-  const nodeArgs = knobs.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${knobs.cpuProfileDir}`] : []
+  const nodeArgs = [...(knobs.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${knobs.cpuProfileDir}`] : []), ...knobs.nodeArgs]
   let current: { settings: string, service: RunningService } | undefined
   const serviceEnv = (options: ServiceOptions, servicePort: number) =>
     ({ ...baseEnv, PORT: String(servicePort), S3_ENDPOINT: (options.origin ?? 'nginx') === 'nginx' ? nginx.endpoint : s3rver.endpoint, ...options.env })

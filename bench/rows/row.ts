@@ -91,6 +91,10 @@ export interface Knobs {
   skipBuild: boolean
   /** BENCH_CPU_PROF_DIR: the service runs with --cpu-prof and writes its profiles here when it stops. */
   cpuProfileDir?: string
+  /** BENCH_NODE_ARGS: node arguments of every service process, besides the image's NODE_OPTIONS (not the baselines'). */
+  nodeArgs: string[]
+  /** BENCH_SERVICE_LOG: the services' output goes to this file, kept after the run (default: the temp folder's). */
+  serviceLog?: string
 }
 
 export interface BenchContext {
