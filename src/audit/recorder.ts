@@ -113,7 +113,7 @@ export function createAuditRecorder (options: AuditOptions): AuditRecorder {
 
   /** Everything waiting, as one JSON text; the buffers are empty after. */
   function encodeBatch (): { json: string, count: number } {
-    const rows = [...retry, ...fresh.take(), ...[...revalidations.values()].map(encodeEvent)]
+    const rows = [...retry, ...fresh.take(), ...Array.from(revalidations.values(), (event) => encodeEvent(event))]
     retry = []
     revalidations = new Map()
     return { json: JSON.stringify(rows), count: rows.length }
