@@ -8,11 +8,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/bundle.mjs ./scripts/
 COPY src ./src
-# tsc file by file (the CLIs, the client package), then the server as one
-# minified bundle over its dist/server.js (scripts/bundle.mjs: ~16 MiB less
-# RSS at rest).
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime

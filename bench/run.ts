@@ -58,7 +58,7 @@ async function main (cleanup: Cleanup): Promise<Report> {
   const startedAt = new Date().toISOString()
   let build = 'dist/ as found (BENCH_SKIP_BUILD=1)'
   if (!knobs.skipBuild) {
-    note('building: npm run build (tsc, then scripts/bundle.mjs), to measure dist/ as production runs it')
+    note('building: npm run build (tsc -p tsconfig.build.json), to measure dist/ as production runs it')
     const built = await buildService()
     build = `built from ${built.revision} in ${built.seconds.toFixed(0)} s`
   }

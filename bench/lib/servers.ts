@@ -19,15 +19,11 @@ export interface Build {
   revision: string
 }
 
-/**
- * What `npm run build` runs (tsc, then the server's bundle), without npm: the
- * service is measured as dist/, the form the image runs.
- */
+/** `tsc -p tsconfig.build.json` (what `npm run build` runs): the service is measured as dist/. */
 export async function buildService (): Promise<Build> {
   const started = performance.now()
   try {
     await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT })
-    await run(process.execPath, ['scripts/bundle.mjs'], { cwd: ROOT })
   } catch (err) {
     const { stdout = '', stderr = '' } = err as { stdout?: string, stderr?: string }
     throw new Error(`npm run build failed:\n${stdout}${stderr}`)

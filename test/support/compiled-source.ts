@@ -6,16 +6,13 @@
 // dozen runs outlast its timeout. The image runs compiled code too
 // (`node dist/cli/...`), so this is also closer to production.
 //
-// esbuild is the compiler tsx itself uses, file by file, so the code that
-// runs is what `npm run dev` runs; src/server.ts and the HEIC worker are then
-// bundled over their twins by scripts/bundle.mjs, as `npm run build` ships
-// them, so every test that starts the server starts the bundle. The output goes to
+// esbuild is the compiler tsx itself uses, file by file (no bundling), so
+// the code that runs is what `npm run dev` runs. The output goes to
 // .tap/compiled/<hash of src>/src/, next to a link to migrations/, so paths
 // taken from import.meta.url resolve as they do from dist/. Test files
 // running at the same time share one output: each compiles into a folder of
 // its own (named like every test leftover, so a killed compile is swept)
 // and renames it into place; the first rename wins.
-import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { join, relative } from 'node:path'
@@ -25,7 +22,6 @@ import { OWNER } from './leftovers.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const OUTPUTS = join(ROOT, '.tap', 'compiled')
-const BUNDLE = join(ROOT, 'scripts', 'bundle.mjs')
 
 let compiled: string | undefined
 
@@ -42,7 +38,7 @@ function compileSource (): string {
   const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((file) => statSync(join(src, file)).isFile()).sort()
   const hash = createHash('sha256')
   for (const file of files) hash.update(`${file}\0`).update(readFileSync(join(src, file)))
-  for (const file of ['tsconfig.json', 'package-lock.json', 'scripts/bundle.mjs']) hash.update(readFileSync(join(ROOT, file)))
+  for (const file of ['tsconfig.json', 'package-lock.json']) hash.update(readFileSync(join(ROOT, file)))
   const target = join(OUTPUTS, hash.digest('hex').slice(0, 16))
   if (existsSync(target)) return target
 
@@ -62,11 +58,6 @@ function compileSource (): string {
     })
     // Anything else under src/ (nothing today) is used as it is.
     for (const file of files.filter((file) => !file.endsWith('.ts'))) cpSync(join(src, file), join(staging, 'src', file))
-    // The server (and its HEIC worker) as the image ships them: one bundle
-    // each, over their file-by-file twins, by the build's own script.
-    const { NODE_OPTIONS: _, ...env } = process.env
-    const bundled = spawnSync(process.execPath, [BUNDLE, '--outdir', join(staging, 'src')], { env, encoding: 'utf8', timeout: 120_000 })
-    if (bundled.status !== 0) throw new Error(`scripts/bundle.mjs failed: ${bundled.stderr || bundled.error?.message || bundled.signal}`)
     symlinkSync(join(ROOT, 'migrations'), join(staging, 'migrations'))
     renameSync(staging, target)
   } catch (err) {

@@ -39,9 +39,9 @@ export function diesWithParent (command: string, args: string[]): [string, strin
   return SETPRIV ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', ...plain]] : [plain[0]!, plain.slice(1)]
 }
 
-/** Starts `src/<script>.ts` (compiled), with `nodeArgs` for node itself; `done` settles when it exits. */
-export function startEntrypoint (script: string, args: string[], env: Record<string, string | undefined>, { timeoutMs = 120_000, nodeArgs = [] as string[] } = {}): { child: ChildProcess, done: Promise<ProcessResult> } {
-  const child = spawn(...diesWithParent(process.execPath, [...nodeArgs, compiledEntrypoint(script), ...args]), {
+/** Starts `src/<script>.ts` (compiled); `done` settles when it exits. */
+export function startEntrypoint (script: string, args: string[], env: Record<string, string | undefined>, { timeoutMs = 120_000 } = {}): { child: ChildProcess, done: Promise<ProcessResult> } {
+  const child = spawn(...diesWithParent(process.execPath, [compiledEntrypoint(script), ...args]), {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -60,7 +60,7 @@ export function startEntrypoint (script: string, args: string[], env: Record<str
   return { child, done }
 }
 
-export function runEntrypoint (script: string, args: string[], env: Record<string, string | undefined>, options?: { timeoutMs?: number, nodeArgs?: string[] }): Promise<ProcessResult> {
+export function runEntrypoint (script: string, args: string[], env: Record<string, string | undefined>, options?: { timeoutMs?: number }): Promise<ProcessResult> {
   return startEntrypoint(script, args, env, options).done
 }
 
